@@ -1,0 +1,1 @@
+"""firsttoken collector: OTLP receivers, the ClickHouse writer, schema migrations and the CLI."""

@@ -1,0 +1,202 @@
+"""One API call's span, from just before the HTTP request to the end of the response or stream, ended exactly once."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from contextvars import ContextVar, Token
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.util.types import AttributeValue
+
+from firsttoken import semconv
+from firsttoken.core.attributes import outcome_attributes
+from firsttoken.core.contract import Endpoint, ErrorInfo, RequestInfo
+from firsttoken.core.facts import CallFacts
+from firsttoken.core.fast_span import set_many
+
+if TYPE_CHECKING:
+    from firsttoken.core.plugin import ProviderPlugin
+    from firsttoken.core.runtime import Runtime
+
+# The call whose HTTP request is in flight on this task/thread: the retry hook and the Anthropic SDK's own-span
+# suppression read it. Set only for the duration of the SDK's `request()`.
+CURRENT_CALL: ContextVar[LLMCall | None] = ContextVar("firsttoken_current_call", default=None)
+
+_THROTTLE_STATUSES = frozenset((429, 529))
+
+
+class LLMCall:
+    __slots__ = (
+        "_context_token",
+        "_end_guard",
+        "_var_token",
+        "endpoint",
+        "facts",
+        "plugin",
+        "provider",
+        "request",
+        "retries",
+        "rt",
+        "server",
+        "span",
+        "start_ns",
+        "t0",
+        "throttled",
+    )
+
+    def __init__(
+        self,
+        rt: Runtime,
+        plugin: ProviderPlugin,
+        endpoint: Endpoint,
+        provider: str,
+        server: tuple[str | None, int | None],
+        body: Mapping[str, Any],
+        stream: bool,
+    ) -> None:
+        self.rt = rt
+        self.plugin = plugin
+        self.endpoint = endpoint
+        self.provider = provider
+        self.server = server
+        self.t0 = time.perf_counter()
+        self.start_ns = time.time_ns()
+        capture = rt.settings.capture.enabled
+        request = endpoint.read_request(body, capture)
+        self.request: RequestInfo = request
+        facts = CallFacts()
+        # Output text and tool arguments are accumulated only when something reads them: content capture,
+        # structured-output validation, tool-argument validation.
+        if capture or request.structured is not None:
+            facts.output_parts = []
+        if capture or request.tools is not None:
+            facts.tool_arguments = []
+        self.facts = facts
+        self.retries = 0
+        self.throttled = False
+        self._end_guard = threading.Lock()
+        self._context_token: object | None = None
+        self._var_token: Token[LLMCall | None] | None = None
+        model = request.model
+        operation = endpoint.operation
+        start_attrs: dict[str, AttributeValue] = {
+            semconv.OPERATION_NAME: operation,
+            semconv.PROVIDER_NAME: provider,
+        }
+        if model:
+            start_attrs[semconv.REQUEST_MODEL] = model
+        self.span = rt.tracer.start_span(
+            f"{operation} {model}" if model else operation,
+            kind=SpanKind.CLIENT,
+            attributes=start_attrs,
+            start_time=self.start_ns,
+        )
+        attrs = request.attributes
+        attrs[semconv.REQUEST_STREAM] = stream
+        attrs[semconv.API_SURFACE] = endpoint.surface
+        host, port = server
+        if host:
+            attrs[semconv.SERVER_ADDRESS] = host
+            if port:
+                attrs[semconv.SERVER_PORT] = port
+        rt.enrich_start(self, attrs)
+        set_many(self.span, attrs)
+
+    # --- while the HTTP request is in flight -------------------------------------------------------------------------
+    def activate(self) -> None:
+        """Make the span current so HTTP-client spans and SDK retries nest under it."""
+        self._context_token = otel_context.attach(trace.set_span_in_context(self.span))
+        self._var_token = CURRENT_CALL.set(self)
+
+    def deactivate(self) -> None:
+        if self._var_token is not None:
+            CURRENT_CALL.reset(self._var_token)
+            self._var_token = None
+        if self._context_token is not None:
+            otel_context.detach(self._context_token)  # type: ignore[arg-type]
+            self._context_token = None
+
+    def note_retry(self, status_code: int | None) -> None:
+        self.retries += 1
+        if status_code in _THROTTLE_STATUSES:
+            self.throttled = True
+
+    # --- the end -----------------------------------------------------------------------------------------------------
+    @property
+    def ended(self) -> bool:
+        return self._end_guard.locked()
+
+    def end(
+        self,
+        *,
+        error: ErrorInfo | None = None,
+        exception: BaseException | None = None,
+        stream_completed: bool | None = None,
+        end_at: float | None = None,
+    ) -> None:
+        """End the span once; later calls (a close after exhaustion, a finalizer after close) do nothing.
+
+        `end_at` is a perf_counter time; an abandoned stream ends at its last activity, not when the GC found it.
+        """
+        if not self._end_guard.acquire(blocking=False):
+            return
+        now = time.perf_counter() if end_at is None else end_at
+        duration = now - self.t0
+        facts = self.facts
+        attrs = outcome_attributes(facts, self.request, stream_completed)
+        if self.retries:
+            attrs[semconv.RETRIES] = self.retries
+        if self.throttled or (error is not None and error.status_code in _THROTTLE_STATUSES):
+            attrs[semconv.THROTTLED] = True
+        span = self.span
+        rt = self.rt
+        try:
+            rt.enrich_end(self, attrs)
+        except Exception as exc:  # one stage failing must not lose the span
+            from firsttoken._guard import report_internal_error
+
+            report_internal_error("enrich_end", exc)
+        if error is not None:
+            attrs[semconv.ERROR_TYPE] = error.error_type
+            attrs[semconv.ERROR_CATEGORY] = error.category
+            if error.status_code is not None:
+                attrs[semconv.HTTP_RESPONSE_STATUS_CODE] = error.status_code
+        set_many(span, attrs)
+        if error is not None:
+            message = str(exception)[:300] if exception is not None else error.error_type
+            span.set_status(Status(StatusCode.ERROR, f"{error.error_type}: {message}"))
+            if exception is not None and error.category not in (semconv.ERROR_CANCELLED,):
+                span.record_exception(exception, escaped=True)
+        span.end(end_time=self.start_ns + int(duration * 1e9))
+        metrics = rt.metrics
+        if metrics is not None:
+            ttfc = None
+            tpoc = None
+            first = facts.first_chunk_at
+            if first is not None:
+                ttfc = first - self.t0
+                last = facts.last_chunk_at
+                if facts.chunks > 1 and last is not None:
+                    tpoc = (last - first) / (facts.chunks - 1)
+            metrics.enqueue(
+                (
+                    (
+                        self.endpoint.operation,
+                        self.provider,
+                        self.request.model,
+                        facts.response_model,
+                        self.server[0],
+                        error.error_type if error is not None else None,
+                    ),
+                    duration,
+                    facts.input_tokens,
+                    facts.output_tokens,
+                    ttfc,
+                    tpoc,
+                )
+            )

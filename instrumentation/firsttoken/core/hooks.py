@@ -1,0 +1,101 @@
+"""The wrappers installed on the SDKs' `request()` methods, the retry hook, and the native-span switch.
+
+Hooking the base client's `request()` (the way logfire does) sees every surface at once: `create`, `stream()`
+managers (whose request happens at `__enter__`), `parse`, `count_tokens`, `beta.*`, the raw- and streaming-response
+variants, and Bedrock/Vertex/Azure clients, which share it. The wrapper is the only code between the caller and
+the SDK: each firsttoken step is guarded, and the SDK's result or exception passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from firsttoken._guard import report_internal_error
+from firsttoken.core.call import CURRENT_CALL, LLMCall
+from firsttoken.core.plugin import ProviderPlugin
+from firsttoken.core.runtime import Runtime
+
+Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
+
+
+def _begin(rt: Runtime, plugin: ProviderPlugin, instance: Any, args: Any, kwargs: Any) -> LLMCall | None:
+    try:
+        call = rt.begin(plugin, instance, args, kwargs)
+        if call is not None:
+            call.activate()
+        return call
+    except Exception as exc:
+        report_internal_error("request.begin", exc)
+        return None
+
+
+def _fail(rt: Runtime, call: LLMCall, exc: BaseException) -> None:
+    try:
+        call.deactivate()
+        rt.fail(call, exc)
+    except Exception as inner:
+        report_internal_error("request.fail", inner)
+
+
+def _observe(rt: Runtime, call: LLMCall, result: Any) -> Any:
+    try:
+        call.deactivate()
+        return rt.observe(call, result)
+    except Exception as exc:
+        report_internal_error("request.observe", exc)
+        try:
+            call.end()
+        except Exception as inner:
+            report_internal_error("request.observe.end", inner)
+        return result
+
+
+def sync_request_wrapper(rt: Runtime, plugin: ProviderPlugin) -> Wrapper:
+    def request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        call = _begin(rt, plugin, instance, args, kwargs)
+        if call is None:
+            return wrapped(*args, **kwargs)
+        try:
+            result = wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _fail(rt, call, exc)
+            raise
+        return _observe(rt, call, result)
+
+    return request
+
+
+def async_request_wrapper(rt: Runtime, plugin: ProviderPlugin) -> Wrapper:
+    async def request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+        call = _begin(rt, plugin, instance, args, kwargs)
+        if call is None:
+            return await wrapped(*args, **kwargs)
+        try:
+            result = await wrapped(*args, **kwargs)
+        except BaseException as exc:
+            _fail(rt, call, exc)
+            raise
+        return _observe(rt, call, result)
+
+    return request
+
+
+def retry_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """Count the SDK's automatic retries (and whether any was a 429/529) on the call in flight."""
+    try:
+        call = CURRENT_CALL.get()
+        if call is not None:
+            response = kwargs.get("response")
+            status = getattr(response, "status_code", None)
+            call.note_retry(status if isinstance(status, int) else None)
+    except Exception as exc:
+        report_internal_error("request.retry", exc)
+    return wrapped(*args, **kwargs)
+
+
+def suppress_native_span(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    """The Anthropic SDK (>= 2.x) starts its own span per API call: skip it when firsttoken's span covers the call."""
+    if CURRENT_CALL.get() is not None:
+        return None
+    return wrapped(*args, **kwargs)

@@ -1,0 +1,141 @@
+"""What the core needs to know about one SDK: its endpoints, client classes, stream and response types.
+
+A provider module builds one `ProviderPlugin` from whatever version of its SDK is installed; a class or method that
+version lacks is simply absent (and skipped when patching), never an import error.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from firsttoken.core.contract import Endpoint
+from firsttoken.core.response_proxy import AsyncResponseProxy, SyncResponseProxy
+from firsttoken.core.stream_proxy import AsyncStreamProxy, SyncStreamProxy
+
+_MAX_CLIENT_CACHE = 1024
+
+
+def optional_attr(module_name: str, *path: str) -> Any:
+    """`module.a.b` or None when this SDK version does not have it."""
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    for name in path:
+        obj = getattr(obj, name, None)
+        if obj is None:
+            return None
+    return obj
+
+
+def _types(*candidates: Any) -> tuple[type[Any], ...]:
+    return tuple(c for c in candidates if isinstance(c, type))
+
+
+class ProviderPlugin:
+    def __init__(
+        self,
+        *,
+        name: str,
+        base_client_module: str,
+        endpoints: Mapping[str, Endpoint],
+        client_provider_names: Mapping[str, str],
+        sentinel_types: tuple[type[Any], ...],
+        sync_streams: tuple[type[Any], ...],
+        async_streams: tuple[type[Any], ...],
+        response_wrappers: tuple[type[Any], ...],
+        native_span_hook: tuple[str, str] | None = None,
+    ) -> None:
+        self.name = name
+        self.base_client_module = base_client_module
+        self.endpoints = dict(endpoints)
+        self.client_provider_names = dict(client_provider_names)
+        self.sentinel_types = sentinel_types
+        self.sync_streams = sync_streams
+        self.async_streams = async_streams
+        self.response_wrappers = response_wrappers
+        self.native_span_hook = native_span_hook
+        # Set by the runtime: when True this provider's calls are left to the SDK's own tracing.
+        self.defer_to_native = False
+        self._provider_names: dict[type[Any], str] = {}
+        self._servers: dict[int, tuple[Any, tuple[str | None, int | None]]] = {}
+        self._response_proxy_cls: dict[type[Any], type[Any]] = {}
+
+    # --- request side ---------------------------------------------------------------------------------------------
+    def endpoint_for(self, options: Any) -> Endpoint | None:
+        url = getattr(options, "url", None)
+        if not isinstance(url, str):
+            return None
+        endpoint = self.endpoints.get(url.split("?", 1)[0])
+        if endpoint is None or str(getattr(options, "method", "")).lower() != "post":
+            return None
+        return endpoint
+
+    def body(self, options: Any) -> Mapping[str, Any]:
+        """The JSON body as sent: sentinel values (NotGiven/Omit) dropped, `extra_body` merged over it."""
+        data = getattr(options, "json_data", None)
+        body: dict[str, Any] = {}
+        if isinstance(data, Mapping):
+            sentinels = self.sentinel_types
+            for key, value in data.items():
+                if value is not None and not isinstance(value, sentinels):
+                    body[key] = value
+        extra = getattr(options, "extra_json", None)
+        if isinstance(extra, Mapping) and extra:
+            body.update(extra)
+        return body
+
+    def provider_name(self, client: Any) -> str:
+        cls = type(client)
+        name = self._provider_names.get(cls)
+        if name is None:
+            declared = getattr(cls, "_gen_ai_provider_name", None)
+            name = declared if isinstance(declared, str) and declared else None
+            if name is None or name == self.name:
+                for klass in cls.__mro__:
+                    mapped = self.client_provider_names.get(klass.__name__)
+                    if mapped:
+                        name = mapped
+                        break
+            name = name or self.name
+            self._provider_names[cls] = name
+        return name
+
+    def server(self, client: Any) -> tuple[str | None, int | None]:
+        base_url = getattr(client, "_base_url", None)
+        cached = self._servers.get(id(client))
+        if cached is not None and cached[0] is base_url:
+            return cached[1]
+        host = getattr(base_url, "host", None) or None
+        port = getattr(base_url, "port", None)
+        if port is None:
+            scheme = getattr(base_url, "scheme", "")
+            port = 443 if scheme == "https" else 80 if scheme == "http" else None
+        value = (host, port)
+        if len(self._servers) >= _MAX_CLIENT_CACHE:
+            self._servers.clear()
+        self._servers[id(client)] = (base_url, value)
+        return value
+
+    # --- result side ----------------------------------------------------------------------------------------------
+    def stream_proxy_class(self, result: Any) -> type[Any] | None:
+        if isinstance(result, self.sync_streams):
+            return SyncStreamProxy
+        if isinstance(result, self.async_streams):
+            return AsyncStreamProxy
+        return None
+
+    def response_proxy_class(self, wrapper: Any) -> type[Any]:
+        cls = type(wrapper)
+        proxy = self._response_proxy_cls.get(cls)
+        if proxy is None:
+            parse = getattr(cls, "parse", None)
+            proxy = AsyncResponseProxy if inspect.iscoroutinefunction(parse) else SyncResponseProxy
+            self._response_proxy_cls[cls] = proxy
+        return proxy
+
+
+__all__ = ["ProviderPlugin", "_types", "optional_attr"]

@@ -1,0 +1,86 @@
+"""The live instrumentation: tracer, metrics, settings, and the per-call steps the request hooks run.
+
+Every method here runs inside the application's call path, so each one is guarded by its caller (see `hooks`): a
+fault is logged once and the SDK's own result or exception is returned exactly as if firsttoken were absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from opentelemetry.trace import Tracer
+from opentelemetry.util.types import AttributeValue
+
+from firsttoken.config import Settings
+from firsttoken.core.call import LLMCall
+from firsttoken.core.errors import classify_error
+from firsttoken.core.metrics import GenAIMetrics
+from firsttoken.core.plugin import ProviderPlugin
+from firsttoken.core.response_proxy import record_body, try_read_body
+
+# A stage adds attributes when a call starts or ends (content capture, cost, tools, tasks...).
+Stage = Callable[[LLMCall, dict[str, AttributeValue]], None]
+
+
+class Runtime:
+    def __init__(
+        self,
+        *,
+        tracer: Tracer,
+        metrics: GenAIMetrics | None,
+        settings: Settings,
+        start_stages: Sequence[Stage] = (),
+        end_stages: Sequence[Stage] = (),
+    ) -> None:
+        self.tracer = tracer
+        self.metrics = metrics
+        self.settings = settings
+        self.start_stages = tuple(start_stages)
+        self.end_stages = tuple(end_stages)
+
+    def begin(
+        self, plugin: ProviderPlugin, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> LLMCall | None:
+        """Start a call's span if this request is an LLM call firsttoken traces; None leaves the request untouched."""
+        options = args[1] if len(args) > 1 else kwargs.get("options")
+        endpoint = plugin.endpoint_for(options)
+        if endpoint is None or plugin.defer_to_native:
+            return None
+        return LLMCall(
+            self,
+            plugin,
+            endpoint,
+            plugin.provider_name(client),
+            plugin.server(client),
+            plugin.body(options),
+            bool(kwargs.get("stream", False)),
+        )
+
+    def observe(self, call: LLMCall, result: Any) -> Any:
+        """Record a returned result; streams and unread response wrappers come back proxied, all else unchanged."""
+        plugin = call.plugin
+        proxy_cls = plugin.stream_proxy_class(result)
+        if proxy_cls is not None:
+            return proxy_cls(result, call, call.endpoint.stream_recorder(call.facts))
+        if isinstance(result, plugin.response_wrappers):
+            body = try_read_body(result)
+            if body is not None:
+                record_body(call, result, body)
+                return result
+            return plugin.response_proxy_class(result)(result, call)
+        call.endpoint.read_response(result, call.facts)
+        call.end()
+        return result
+
+    def fail(self, call: LLMCall, exc: BaseException) -> None:
+        call.end(error=classify_error(exc), exception=exc)
+
+    # --- stages ---------------------------------------------------------------------------------------------------
+    def enrich_start(self, call: LLMCall, attrs: dict[str, AttributeValue]) -> None:
+        for stage in self.start_stages:
+            stage(call, attrs)
+
+    def enrich_end(self, call: LLMCall, attrs: dict[str, AttributeValue]) -> None:
+        for stage in self.end_stages:
+            stage(call, attrs)

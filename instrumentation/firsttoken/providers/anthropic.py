@@ -1,0 +1,222 @@
+"""Anthropic Messages API (`anthropic` 0.7x through 2.x, including `beta.messages`, Bedrock, Vertex and Foundry).
+
+Usage semantics: Anthropic's `usage.input_tokens` EXCLUDES cache reads and writes, so the total input reported on the
+span is input + cache_read + cache_creation. In a stream, `message_start` carries the input and cache counts and
+`message_delta` carries the CUMULATIVE output count (and may repeat updated input/cache counts): assigned, never added.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from firsttoken import semconv
+from firsttoken.core.contract import RequestInfo, StreamRecorder
+from firsttoken.core.facts import CallFacts
+from firsttoken.core.plugin import ProviderPlugin, _types, optional_attr
+from firsttoken.providers._read import ParamSpec, as_int, mark_content_chunk, request_params, tool_definitions
+
+_PARAMS: tuple[ParamSpec, ...] = (
+    ("max_tokens", semconv.REQUEST_MAX_TOKENS, "int"),
+    ("temperature", semconv.REQUEST_TEMPERATURE, "float"),
+    ("top_p", semconv.REQUEST_TOP_P, "float"),
+    ("top_k", semconv.REQUEST_TOP_K, "int"),
+    ("stop_sequences", semconv.REQUEST_STOP_SEQUENCES, "str_list"),
+    ("service_tier", "anthropic.request.service_tier", "str"),
+    ("inference_geo", "anthropic.request.inference_geo", "str"),
+    ("speed", "anthropic.request.speed", "str"),
+)
+
+_TOOL_BLOCKS = frozenset(("tool_use", "server_tool_use", "mcp_tool_use"))
+
+
+def _requested_schema(body: Mapping[str, Any]) -> Any:
+    """The output schema the request asked for: structured outputs (`output_config.format`, or the beta's
+    `output_format`), or None."""
+    config = body.get("output_config")
+    fmt = config.get("format") if isinstance(config, Mapping) else None
+    if fmt is None:
+        fmt = body.get("output_format")
+    return fmt if isinstance(fmt, Mapping) else None
+
+
+class _Usage:
+    """Anthropic usage folded into facts; keeps the provider's own input count so later updates recompute the total."""
+
+    __slots__ = ("raw_input",)
+
+    def __init__(self) -> None:
+        self.raw_input: int | None = None
+
+    def apply(self, usage: Any, facts: CallFacts) -> None:
+        if usage is None:
+            return
+        raw_input = as_int(getattr(usage, "input_tokens", None))
+        if raw_input is not None:
+            self.raw_input = raw_input
+        read = as_int(getattr(usage, "cache_read_input_tokens", None))
+        if read is not None:
+            facts.cache_read = read
+        creation = as_int(getattr(usage, "cache_creation_input_tokens", None))
+        if creation is not None:
+            facts.cache_creation = creation
+        split = getattr(usage, "cache_creation", None)
+        if split is not None:
+            five = as_int(getattr(split, "ephemeral_5m_input_tokens", None))
+            hour = as_int(getattr(split, "ephemeral_1h_input_tokens", None))
+            if five is not None:
+                facts.cache_5m = five
+            if hour is not None:
+                facts.cache_1h = hour
+        output = as_int(getattr(usage, "output_tokens", None))
+        if output is not None:
+            facts.output_tokens = output
+        details = getattr(usage, "output_tokens_details", None)
+        if details is not None:
+            thinking = as_int(getattr(details, "thinking_tokens", None))
+            if thinking is not None:
+                facts.reasoning_tokens = thinking
+        tier = getattr(usage, "service_tier", None)
+        if isinstance(tier, str):
+            facts.service_tier = tier
+        if self.raw_input is not None:
+            facts.input_tokens = self.raw_input + (facts.cache_read or 0) + (facts.cache_creation or 0)
+
+
+class MessagesEndpoint:
+    operation = semconv.OP_CHAT
+    surface = "messages"
+
+    def read_request(self, body: Mapping[str, Any], keep_content: bool) -> RequestInfo:
+        model = body.get("model")
+        return RequestInfo(
+            model if isinstance(model, str) else None,
+            request_params(body, _PARAMS),
+            stream=body.get("stream") is True,
+            tools=tool_definitions(body),
+            structured=_requested_schema(body),
+            content=body if keep_content else None,
+        )
+
+    def read_response(self, message: Any, facts: CallFacts) -> None:
+        facts.response_id = getattr(message, "id", None)
+        facts.response_model = getattr(message, "model", None)
+        stop = getattr(message, "stop_reason", None)
+        if isinstance(stop, str):
+            facts.finish_reasons = [stop]
+            facts.refusal = stop == "refusal"
+        _Usage().apply(getattr(message, "usage", None), facts)
+        parts = facts.output_parts
+        arguments = facts.tool_arguments
+        for block in getattr(message, "content", None) or ():
+            kind = getattr(block, "type", None)
+            if kind == "text":
+                if parts is not None:
+                    parts.append(getattr(block, "text", "") or "")
+            elif kind in _TOOL_BLOCKS:
+                facts.add_tool_call(getattr(block, "name", None), getattr(block, "id", None))
+                if arguments is not None:
+                    arguments.append(_dump_json(getattr(block, "input", None)))
+
+    def stream_recorder(self, facts: CallFacts) -> StreamRecorder:
+        usage = _Usage()
+        parts = facts.output_parts
+        arguments = facts.tool_arguments
+        # content block index -> list of partial_json fragments for that tool call
+        tool_fragments: dict[int, list[str]] = {}
+        perf = time.perf_counter
+
+        def record(event: Any) -> None:
+            kind = event.type
+            if kind == "content_block_delta":
+                mark_content_chunk(facts, perf())
+                if parts is not None or arguments is not None:
+                    delta = event.delta
+                    dkind = delta.type
+                    if dkind == "text_delta":
+                        if parts is not None:
+                            parts.append(delta.text)
+                    elif dkind == "input_json_delta" and arguments is not None:
+                        fragments = tool_fragments.get(event.index)
+                        if fragments is not None:
+                            fragments.append(delta.partial_json)
+            elif kind == "content_block_start":
+                block = event.content_block
+                if block.type in _TOOL_BLOCKS:
+                    facts.add_tool_call(getattr(block, "name", None), getattr(block, "id", None))
+                    if arguments is not None:
+                        tool_fragments[event.index] = []
+            elif kind == "content_block_stop":
+                if arguments is not None:
+                    fragments = tool_fragments.pop(event.index, None)
+                    if fragments is not None:
+                        arguments.append("".join(fragments))
+            elif kind == "message_start":
+                message = event.message
+                facts.response_id = message.id
+                facts.response_model = message.model
+                usage.apply(message.usage, facts)
+            elif kind == "message_delta":
+                stop = event.delta.stop_reason
+                if stop:
+                    facts.finish_reasons = [stop]
+                    facts.refusal = stop == "refusal"
+                usage.apply(event.usage, facts)
+
+        return record
+
+
+class CountTokensEndpoint:
+    operation = semconv.OP_COUNT_TOKENS
+    surface = "messages.count_tokens"
+
+    def read_request(self, body: Mapping[str, Any], keep_content: bool) -> RequestInfo:
+        model = body.get("model")
+        return RequestInfo(model if isinstance(model, str) else None, {})
+
+    def read_response(self, response: Any, facts: CallFacts) -> None:
+        facts.counted_tokens = as_int(getattr(response, "input_tokens", None))
+
+    def stream_recorder(self, facts: CallFacts) -> StreamRecorder:  # pragma: no cover - count_tokens never streams
+        return lambda _event: None
+
+
+def _dump_json(value: Any) -> str:
+    import json
+
+    try:
+        return json.dumps(value, separators=(",", ":"), default=str)
+    except (TypeError, ValueError):
+        return ""
+
+
+def plugin() -> ProviderPlugin | None:
+    base = "anthropic._base_client"
+    if optional_attr(base, "SyncAPIClient") is None:
+        return None
+    messages = MessagesEndpoint()
+    return ProviderPlugin(
+        name="anthropic",
+        base_client_module=base,
+        endpoints={
+            "/v1/messages": messages,
+            "/v1/messages/count_tokens": CountTokensEndpoint(),
+        },
+        client_provider_names={
+            "AnthropicBedrock": "aws.bedrock",
+            "AsyncAnthropicBedrock": "aws.bedrock",
+            "AnthropicVertex": "gcp.vertex_ai",
+            "AsyncAnthropicVertex": "gcp.vertex_ai",
+            "AnthropicFoundry": "azure.ai.inference",
+            "AsyncAnthropicFoundry": "azure.ai.inference",
+        },
+        sentinel_types=_types(optional_attr("anthropic._types", "NotGiven"), optional_attr("anthropic._types", "Omit")),
+        sync_streams=_types(optional_attr("anthropic._streaming", "Stream")),
+        async_streams=_types(optional_attr("anthropic._streaming", "AsyncStream")),
+        response_wrappers=_types(
+            optional_attr("anthropic._response", "BaseAPIResponse"),
+            optional_attr("anthropic._legacy_response", "LegacyAPIResponse"),
+        ),
+        native_span_hook=(base, "start_api_call_span") if optional_attr(base, "start_api_call_span") else None,
+    )
