@@ -149,6 +149,8 @@ class LLMCall:
         duration = now - self.t0
         facts = self.facts
         attrs = outcome_attributes(facts, self.request, stream_completed)
+        if facts.first_chunk_at is not None:
+            attrs[semconv.RESPONSE_TIME_TO_FIRST_CHUNK] = facts.first_chunk_at - self.t0
         if self.retries:
             attrs[semconv.RETRIES] = self.retries
         if self.throttled or (error is not None and error.status_code in _THROTTLE_STATUSES):
