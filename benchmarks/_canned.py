@@ -95,7 +95,8 @@ def openai_stream(chunks: int) -> bytes:
     base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-5-mini-2025-08-07"}
     events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
     events += [
-        {**base, "choices": [{"index": 0, "delta": {"content": f" w{i}"}, "finish_reason": None}]} for i in range(chunks)
+        {**base, "choices": [{"index": 0, "delta": {"content": f" w{i}"}, "finish_reason": None}]}
+        for i in range(chunks)
     ]
     events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
     events.append(
@@ -124,9 +125,7 @@ class CannedTransport:
     def handler(self, request: httpx2.Request) -> httpx2.Response:
         path = request.url.path
         if b'"stream":true' in request.content:
-            return httpx2.Response(
-                200, content=self.stream_bodies[path], headers={"content-type": "text/event-stream"}
-            )
+            return httpx2.Response(200, content=self.stream_bodies[path], headers={"content-type": "text/event-stream"})
         return httpx2.Response(200, content=self.json_bodies[path], headers={"content-type": "application/json"})
 
     def client(self) -> httpx2.Client:

@@ -23,16 +23,16 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(__file__))
 
-import anthropic  # noqa: E402
-import openai  # noqa: E402
-from _canned import ANTHROPIC_MODEL, OPENAI_MODEL, CannedTransport  # noqa: E402
-from opentelemetry import trace  # noqa: E402
-from opentelemetry.sdk.metrics import MeterProvider  # noqa: E402
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader  # noqa: E402
-from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult  # noqa: E402
+import anthropic
+import openai
+from opentelemetry import trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
-import firsttoken  # noqa: E402
+import firsttoken
+from _canned import ANTHROPIC_MODEL, OPENAI_MODEL, CannedTransport
 
 FLOOR_CALL_US = 40.0
 FLOOR_CHUNK_US = 2.0
@@ -237,8 +237,10 @@ def main(argv: list[str] | None = None) -> int:
         ),
     }
 
-    print(f"\nSDK overhead (anthropic {anthropic.__version__}, openai {openai.__version__}, "
-          f"median of {args.rounds} interleaved rounds, in-process transport)\n")
+    print(
+        f"\nSDK overhead (anthropic {anthropic.__version__}, openai {openai.__version__}, "
+        f"median of {args.rounds} interleaved rounds, in-process transport)\n"
+    )
     print(f"{'non-streaming call':34} " + " ".join(f"{n:>22}" for n in names))
     verdicts: list[bool] = []
     for label, res in results.items():

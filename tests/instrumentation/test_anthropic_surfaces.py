@@ -6,7 +6,6 @@ from typing import Any
 
 import anthropic
 import pydantic
-import pytest
 
 from tests.instrumentation._flavor import Flavor
 from tests.instrumentation.conftest import Telemetry

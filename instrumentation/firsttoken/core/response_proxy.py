@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import wrapt
 
 from firsttoken._guard import report_internal_error
+from firsttoken.core.stream_proxy import absent
 
 if TYPE_CHECKING:
     from firsttoken.core.call import LLMCall
@@ -106,6 +107,9 @@ class _ResponseLifecycle(wrapt.ObjectProxy[Any]):
 
 
 class SyncResponseProxy(_ResponseLifecycle):
+    __aenter__ = absent("__aenter__")
+    __aexit__ = absent("__aexit__")
+
     def parse(self, *args: Any, **kwargs: Any) -> Any:
         return self._self_observe_parsed(self.__wrapped__.parse(*args, **kwargs))
 
@@ -132,6 +136,10 @@ class SyncResponseProxy(_ResponseLifecycle):
 
 
 class AsyncResponseProxy(_ResponseLifecycle):
+    __enter__ = absent("__enter__")
+    __exit__ = absent("__exit__")
+    __iter__ = absent("__iter__")
+
     async def parse(self, *args: Any, **kwargs: Any) -> Any:
         return self._self_observe_parsed(await self.__wrapped__.parse(*args, **kwargs))
 

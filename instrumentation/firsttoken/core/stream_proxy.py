@@ -30,6 +30,20 @@ def _noop(_event: Any) -> None:
     return None
 
 
+def absent(name: str) -> Any:
+    """Hide a protocol method that `wrapt.ObjectProxy` defines but the wrapped object lacks.
+
+    `ObjectProxy` forwards `__enter__`/`__aenter__`/`__iter__` unconditionally, so `hasattr(sync_stream,
+    "__aenter__")` would be True on a proxy and False on the SDK's stream; code that picks sync or async handling
+    that way must see the same answer either way.
+    """
+
+    def get(self: Any) -> Any:
+        raise AttributeError(name)
+
+    return property(get)
+
+
 class _StreamLifecycle(wrapt.ObjectProxy[Any]):
     """State and endings shared by the sync and async proxies."""
 
@@ -79,6 +93,9 @@ class _StreamLifecycle(wrapt.ObjectProxy[Any]):
 
 
 class SyncStreamProxy(_StreamLifecycle):
+    __aenter__ = absent("__aenter__")
+    __aexit__ = absent("__aexit__")
+
     def __iter__(self) -> Iterator[Any]:
         try:
             for item in self.__wrapped__:
@@ -122,6 +139,10 @@ class SyncStreamProxy(_StreamLifecycle):
 
 
 class AsyncStreamProxy(_StreamLifecycle):
+    __enter__ = absent("__enter__")
+    __exit__ = absent("__exit__")
+    __iter__ = absent("__iter__")
+
     async def __aiter__(self) -> AsyncIterator[Any]:
         try:
             async for item in self.__wrapped__:
