@@ -62,7 +62,7 @@ async def test_create_stream(flavor: Flavor, anth: Any, telemetry: Telemetry, un
     stream = await flavor.call(anth.messages.create, **ask(unique), stream=True)
     assert isinstance(stream, anthropic.AsyncStream if flavor.is_async else anthropic.Stream)
     events = await flavor.drain(stream)
-    assert [e.type for e in events][0] == "message_start"
+    assert events[0].type == "message_start"
     final = events[-2]
     assert final.type == "message_delta"
     attrs = telemetry.one()
