@@ -35,15 +35,17 @@ def anthropic_message() -> dict[str, Any]:
     }
 
 
-def _sse(events: list[dict[str, Any]], named: bool) -> bytes:
+def _sse(events: list[dict[str, Any]], named: bool) -> list[bytes]:
+    """One network-sized chunk per event, as a server flushes them (one big blob would make some SDK decoders
+    quadratic and measure that instead)."""
     out = []
     for event in events:
         prefix = f"event: {event['type']}\n" if named else ""
-        out.append(f"{prefix}data: {json.dumps(event, separators=(',', ':'))}\n\n")
-    return "".join(out).encode()
+        out.append(f"{prefix}data: {json.dumps(event, separators=(',', ':'))}\n\n".encode())
+    return out
 
 
-def anthropic_stream(chunks: int) -> bytes:
+def anthropic_stream(chunks: int) -> list[bytes]:
     message = anthropic_message()
     start = {**message, "content": [], "stop_reason": None, "usage": {**message["usage"], "output_tokens": 1}}
     events: list[dict[str, Any]] = [
@@ -91,7 +93,7 @@ def openai_completion() -> dict[str, Any]:
     }
 
 
-def openai_stream(chunks: int) -> bytes:
+def openai_stream(chunks: int) -> list[bytes]:
     base = {"id": "chatcmpl-1", "object": "chat.completion.chunk", "created": 1, "model": "gpt-5-mini-2025-08-07"}
     events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}]
     events += [
@@ -106,7 +108,7 @@ def openai_stream(chunks: int) -> bytes:
             "usage": {"prompt_tokens": 2060, "completion_tokens": chunks, "total_tokens": 2060 + chunks},
         }
     )
-    return _sse(events, named=False) + b"data: [DONE]\n\n"
+    return [*_sse(events, named=False), b"data: [DONE]\n\n"]
 
 
 class CannedTransport:

@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
 
     cfgs = configs()
     names = [c.name for c in cfgs]
-    short, long_ = 20, 420
+    short, long_ = 20, 220
     no_native = {"anthropic SDK tracing"}
     results = {
         "anthropic messages.create": measure(cfgs, w_anthropic, short, args.rounds, args.calls, set()),
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
                 cells.append(f"{res[n] - bare:>+16.1f} us add")
         print(f"{label:34} " + " ".join(cells))
         verdicts.append(res["firsttoken"] - bare <= FLOOR_CALL_US)
-    print(f"\n{'per stream chunk (slope 20->420)':34} " + " ".join(f"{n:>22}" for n in names))
+    print(f"\n{'per stream chunk (slope 20->220)':34} " + " ".join(f"{n:>22}" for n in names))
     for label, (s_res, l_res) in streams.items():
         cells = []
         for n in names:
