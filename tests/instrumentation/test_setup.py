@@ -203,6 +203,6 @@ def test_shutdown_is_bounded_when_the_collector_is_down() -> None:
     result = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, timeout=60)
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stderr
-    line = next(l for l in result.stdout.splitlines() if l.startswith("SHUTDOWN"))
+    line = next(out for out in result.stdout.splitlines() if out.startswith("SHUTDOWN"))
     assert float(line.split()[2]) <= 2.5
     assert elapsed < 15  # the atexit handler is bounded too
