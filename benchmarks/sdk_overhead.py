@@ -162,7 +162,13 @@ def measure(
                 per_round[cfg.name].append((time.perf_counter() - start) / calls * 1e6)
             finally:
                 cfg.teardown()
-    return {name: statistics.median(values) for name, values in per_round.items()}
+    result = {name: statistics.median(values) for name, values in per_round.items()}
+    print(
+        f"  measured {workload.__name__} ({chunks} chunks): " + ", ".join(f"{k} {v:.0f}us" for k, v in result.items()),
+        file=sys.stderr,
+        flush=True,
+    )
+    return result
 
 
 def rss_mb() -> float:

@@ -5,14 +5,11 @@ from __future__ import annotations
 from opentelemetry.util.types import AttributeValue
 
 from firsttoken import semconv
-from firsttoken.core.contract import RequestInfo
 from firsttoken.core.facts import CallFacts
 
 
-def outcome_attributes(
-    facts: CallFacts, request: RequestInfo, stream_completed: bool | None
-) -> dict[str, AttributeValue]:
-    attrs: dict[str, AttributeValue] = {}
+def outcome_attributes(facts: CallFacts, stream_completed: bool | None, attrs: dict[str, AttributeValue]) -> None:
+    """Add the call's outcome to `attrs` (the request's attributes, set on the span together at the end)."""
     if facts.response_id:
         attrs[semconv.RESPONSE_ID] = facts.response_id
     if facts.response_model:
@@ -34,7 +31,6 @@ def outcome_attributes(
     if stream_completed is not None:
         attrs[semconv.STREAM_COMPLETED] = stream_completed
         attrs[semconv.STREAM_CHUNKS] = facts.chunks
-    return attrs
 
 
 def usage_attributes(facts: CallFacts, attrs: dict[str, AttributeValue]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Mapping
 from contextvars import ContextVar, Token
@@ -14,6 +13,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from firsttoken import semconv
+from firsttoken._guard import report_internal_error
 from firsttoken.core.attributes import outcome_attributes
 from firsttoken.core.contract import Endpoint, ErrorInfo, RequestInfo
 from firsttoken.core.facts import CallFacts
@@ -33,7 +33,7 @@ _THROTTLE_STATUSES = frozenset((429, 529))
 class LLMCall:
     __slots__ = (
         "_context_token",
-        "_end_guard",
+        "_end_token",
         "_var_token",
         "endpoint",
         "facts",
@@ -66,7 +66,7 @@ class LLMCall:
         self.server = server
         self.t0 = time.perf_counter()
         self.start_ns = time.time_ns()
-        capture = rt.settings.capture.enabled
+        capture = rt.capture_enabled
         request = endpoint.read_request(body, capture)
         self.request: RequestInfo = request
         facts = CallFacts()
@@ -79,24 +79,33 @@ class LLMCall:
         self.facts = facts
         self.retries = 0
         self.throttled = False
-        self._end_guard = threading.Lock()
+        # One-shot token: list.pop() is atomic under the GIL, so the span ends exactly once even if a close and a
+        # finalizer race; cheaper than allocating a lock per call.
+        self._end_token: list[None] = [None]
         self._context_token: object | None = None
         self._var_token: Token[LLMCall | None] | None = None
         model = request.model
         operation = endpoint.operation
-        start_attrs: dict[str, AttributeValue] = {
-            semconv.OPERATION_NAME: operation,
-            semconv.PROVIDER_NAME: provider,
-        }
-        if model:
-            start_attrs[semconv.REQUEST_MODEL] = model
-        self.span = rt.tracer.start_span(
-            f"{operation} {model}" if model else operation,
-            kind=SpanKind.CLIENT,
-            attributes=start_attrs,
-            start_time=self.start_ns,
-        )
         attrs = request.attributes
+        attrs[semconv.OPERATION_NAME] = operation
+        attrs[semconv.PROVIDER_NAME] = provider
+        if model:
+            attrs[semconv.REQUEST_MODEL] = model
+        name = f"{operation} {model}" if model else operation
+        if rt.sampler_reads_attributes:
+            # A custom sampler may decide on these; the SDK's built-in samplers never read them, and cleaning them
+            # through the SDK costs more than the rest of the span.
+            sampler_view: dict[str, AttributeValue] = {
+                semconv.OPERATION_NAME: operation,
+                semconv.PROVIDER_NAME: provider,
+            }
+            if model:
+                sampler_view[semconv.REQUEST_MODEL] = model
+            self.span = rt.tracer.start_span(
+                name, kind=SpanKind.CLIENT, attributes=sampler_view, start_time=self.start_ns
+            )
+        else:
+            self.span = rt.tracer.start_span(name, kind=SpanKind.CLIENT, start_time=self.start_ns)
         attrs[semconv.REQUEST_STREAM] = stream
         attrs[semconv.API_SURFACE] = endpoint.surface
         host, port = server
@@ -104,8 +113,10 @@ class LLMCall:
             attrs[semconv.SERVER_ADDRESS] = host
             if port:
                 attrs[semconv.SERVER_PORT] = port
-        rt.enrich_start(self, attrs)
-        set_many(self.span, attrs)
+        if rt.start_stages:
+            rt.enrich_start(self, attrs)
+        # The request attributes stay in `attrs` and reach the span with the outcome, in one update at the end:
+        # nothing reads a span's attributes before it ends, and one update costs half of two.
 
     # --- while the HTTP request is in flight -------------------------------------------------------------------------
     def activate(self) -> None:
@@ -129,7 +140,7 @@ class LLMCall:
     # --- the end -----------------------------------------------------------------------------------------------------
     @property
     def ended(self) -> bool:
-        return self._end_guard.locked()
+        return not self._end_token
 
     def end(
         self,
@@ -143,12 +154,15 @@ class LLMCall:
 
         `end_at` is a perf_counter time; an abandoned stream ends at its last activity, not when the GC found it.
         """
-        if not self._end_guard.acquire(blocking=False):
+        try:
+            self._end_token.pop()
+        except IndexError:
             return
         now = time.perf_counter() if end_at is None else end_at
         duration = now - self.t0
         facts = self.facts
-        attrs = outcome_attributes(facts, self.request, stream_completed)
+        attrs = self.request.attributes
+        outcome_attributes(facts, stream_completed, attrs)
         if facts.first_chunk_at is not None:
             attrs[semconv.RESPONSE_TIME_TO_FIRST_CHUNK] = facts.first_chunk_at - self.t0
         if self.retries:
@@ -157,12 +171,11 @@ class LLMCall:
             attrs[semconv.THROTTLED] = True
         span = self.span
         rt = self.rt
-        try:
-            rt.enrich_end(self, attrs)
-        except Exception as exc:  # one stage failing must not lose the span
-            from firsttoken._guard import report_internal_error
-
-            report_internal_error("enrich_end", exc)
+        if rt.end_stages:
+            try:
+                rt.enrich_end(self, attrs)
+            except Exception as exc:  # one stage failing must not lose the span
+                report_internal_error("enrich_end", exc)
         if error is not None:
             attrs[semconv.ERROR_TYPE] = error.error_type
             attrs[semconv.ERROR_CATEGORY] = error.category

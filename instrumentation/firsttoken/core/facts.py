@@ -7,68 +7,51 @@ is different from zero and is reported as missing, never estimated.
 
 from __future__ import annotations
 
-from typing import Any
-
 
 class CallFacts:
-    __slots__ = (
-        "cache_1h",
-        "cache_5m",
-        "cache_creation",
-        "cache_read",
-        "chunks",
-        "counted_tokens",
-        "finish_reasons",
-        "first_chunk_at",
-        "input_tokens",
-        "last_chunk_at",
-        "output_parts",
-        "output_tokens",
-        "reasoning_tokens",
-        "refusal",
-        "response_id",
-        "response_model",
-        "service_tier",
-        "system_fingerprint",
-        "tool_arguments",
-        "tool_ids",
-        "tool_names",
-    )
+    """Mutable record of one call. Defaults live on the class, so creating one per call assigns nothing."""
 
-    def __init__(self) -> None:
-        self.response_id: str | None = None
-        self.response_model: str | None = None
-        self.finish_reasons: list[str] | None = None
-        self.input_tokens: int | None = None
-        self.output_tokens: int | None = None
-        self.cache_read: int | None = None
-        self.cache_creation: int | None = None
-        self.cache_5m: int | None = None
-        self.cache_1h: int | None = None
-        self.reasoning_tokens: int | None = None
-        self.counted_tokens: int | None = None
-        self.tool_names: list[str] = []
-        self.tool_ids: list[str] = []
-        # Raw argument strings per tool call, in call order; kept only when something needs them (validation, content).
-        self.tool_arguments: list[str] | None = None
-        # Output text fragments, kept only when content capture or structured-output validation needs them.
-        self.output_parts: list[str] | None = None
-        self.refusal: bool = False
-        self.service_tier: str | None = None
-        self.system_fingerprint: str | None = None
-        # Stream timing, perf_counter seconds; set by stream recorders.
-        self.first_chunk_at: float | None = None
-        self.last_chunk_at: float | None = None
-        self.chunks: int = 0
+    response_id: str | None = None
+    response_model: str | None = None
+    finish_reasons: list[str] | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read: int | None = None
+    cache_creation: int | None = None
+    cache_5m: int | None = None
+    cache_1h: int | None = None
+    reasoning_tokens: int | None = None
+    counted_tokens: int | None = None
+    tool_names: tuple[str, ...] | list[str] = ()
+    tool_ids: tuple[str, ...] | list[str] = ()
+    # Raw argument strings per tool call, in call order; a list only when something needs them (validation, content).
+    tool_arguments: list[str] | None = None
+    # Output text fragments; a list only when content capture or structured-output validation needs them.
+    output_parts: list[str] | None = None
+    refusal: bool = False
+    service_tier: str | None = None
+    system_fingerprint: str | None = None
+    # Stream timing, perf_counter seconds; set by stream recorders.
+    first_chunk_at: float | None = None
+    last_chunk_at: float | None = None
+    chunks: int = 0
 
     def add_tool_call(self, name: str | None, call_id: str | None) -> None:
-        self.tool_names.append(name or "")
+        if not self.tool_names:
+            self.tool_names = []
+            self.tool_ids = []
+        self.tool_names.append(name or "")  # type: ignore[union-attr]
         if call_id:
-            self.tool_ids.append(call_id)
+            self.tool_ids.append(call_id)  # type: ignore[union-attr]
+
+    def clear_tool_calls(self) -> None:
+        self.tool_names = ()
+        self.tool_ids = ()
+        if self.tool_arguments is not None:
+            self.tool_arguments = []
 
     def output_text(self) -> str | None:
         return None if self.output_parts is None else "".join(self.output_parts)
 
     def __repr__(self) -> str:  # pragma: no cover - debugging aid
-        fields: dict[str, Any] = {k: getattr(self, k) for k in self.__slots__}
-        return f"CallFacts({fields})"
+        return f"CallFacts({vars(self)})"

@@ -32,11 +32,11 @@ def set_many(span: Span, attributes: Mapping[str, AttributeValue]) -> None:
         return
     bounded = getattr(span, "_attributes", None)
     if (
-        _FAST_PATH_OK
-        and type(bounded) is BoundedAttributes
+        type(bounded) is BoundedAttributes
+        and _FAST_PATH_OK
         and bounded.max_value_len is None
         and not bounded._immutable
-        and getattr(span, "_end_time", 0) is None
+        and span._end_time is None  # type: ignore[attr-defined]
         and (bounded.maxlen is None or len(bounded._dict) + len(attributes) <= bounded.maxlen)
     ):
         with bounded._lock:

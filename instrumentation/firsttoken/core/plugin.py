@@ -65,28 +65,19 @@ class ProviderPlugin:
         self._response_proxy_cls: dict[type[Any], type[Any]] = {}
 
     # --- request side ---------------------------------------------------------------------------------------------
-    def endpoint_for(self, options: Any) -> Endpoint | None:
-        url = getattr(options, "url", None)
-        if not isinstance(url, str):
-            return None
-        endpoint = self.endpoints.get(url.split("?", 1)[0])
-        if endpoint is None or str(getattr(options, "method", "")).lower() != "post":
-            return None
-        return endpoint
-
     def body(self, options: Any) -> Mapping[str, Any]:
-        """The JSON body as sent: sentinel values (NotGiven/Omit) dropped, `extra_body` merged over it."""
+        """The JSON body as sent, with `extra_body` merged over it.
+
+        Not copied on the hot path: readers type-check every value they take, so the SDK's NotGiven/Omit sentinels
+        (which newer SDKs leave in the body until the request is prepared) read as absent without a filtering pass.
+        """
         data = getattr(options, "json_data", None)
-        body: dict[str, Any] = {}
-        if isinstance(data, Mapping):
-            sentinels = self.sentinel_types
-            for key, value in data.items():
-                if value is not None and not isinstance(value, sentinels):
-                    body[key] = value
+        if not isinstance(data, Mapping):
+            data = {}
         extra = getattr(options, "extra_json", None)
-        if isinstance(extra, Mapping) and extra:
-            body.update(extra)
-        return body
+        if extra and isinstance(extra, Mapping):
+            return {**data, **extra}
+        return data
 
     def provider_name(self, client: Any) -> str:
         cls = type(client)

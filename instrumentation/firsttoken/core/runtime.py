@@ -18,6 +18,24 @@ from firsttoken.core.errors import classify_error
 from firsttoken.core.metrics import GenAIMetrics
 from firsttoken.core.plugin import ProviderPlugin
 from firsttoken.core.response_proxy import record_body, try_read_body
+from firsttoken.core.stream_proxy import AsyncStreamProxy, SyncStreamProxy
+
+
+def sampler_ignores_attributes(sampler: Any) -> bool:
+    """True for the OpenTelemetry SDK's built-in samplers (always on/off, trace-id ratio, parent-based over those),
+    which decide without looking at span attributes. Anything else, or an unknown tracer, gets the attributes."""
+    try:
+        from opentelemetry.sdk.trace.sampling import ParentBased, StaticSampler, TraceIdRatioBased
+    except ImportError:  # pragma: no cover - API-only installs
+        return False
+    if isinstance(sampler, (StaticSampler, TraceIdRatioBased)):
+        return True
+    if isinstance(sampler, ParentBased):
+        delegates = [getattr(sampler, f"_{n}", None) for n in ("root", "remote_parent_sampled",
+                     "remote_parent_not_sampled", "local_parent_sampled", "local_parent_not_sampled")]  # fmt: skip
+        return all(d is not None and sampler_ignores_attributes(d) for d in delegates)
+    return False
+
 
 # A stage adds attributes when a call starts or ends (content capture, cost, tools, tasks...).
 Stage = Callable[[LLMCall, dict[str, AttributeValue]], None]
@@ -38,14 +56,19 @@ class Runtime:
         self.settings = settings
         self.start_stages = tuple(start_stages)
         self.end_stages = tuple(end_stages)
+        self.sampler_reads_attributes = not sampler_ignores_attributes(getattr(tracer, "sampler", None))
+        self.capture_enabled = settings.capture.enabled
 
     def begin(
         self, plugin: ProviderPlugin, client: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> LLMCall | None:
         """Start a call's span if this request is an LLM call firsttoken traces; None leaves the request untouched."""
         options = args[1] if len(args) > 1 else kwargs.get("options")
-        endpoint = plugin.endpoint_for(options)
-        if endpoint is None or plugin.defer_to_native:
+        url = getattr(options, "url", None)
+        if type(url) is not str or plugin.defer_to_native:
+            return None
+        endpoint = plugin.endpoints.get(url.partition("?")[0])
+        if endpoint is None or getattr(options, "method", None) not in ("post", "POST"):
             return None
         return LLMCall(
             self,
@@ -54,15 +77,16 @@ class Runtime:
             plugin.provider_name(client),
             plugin.server(client),
             plugin.body(options),
-            bool(kwargs.get("stream", False)),
+            kwargs.get("stream") is True,
         )
 
     def observe(self, call: LLMCall, result: Any) -> Any:
         """Record a returned result; streams and unread response wrappers come back proxied, all else unchanged."""
         plugin = call.plugin
-        proxy_cls = plugin.stream_proxy_class(result)
-        if proxy_cls is not None:
-            return proxy_cls(result, call, call.endpoint.stream_recorder(call.facts))
+        if isinstance(result, plugin.sync_streams):
+            return SyncStreamProxy(result, call, call.endpoint.stream_recorder(call.facts))
+        if isinstance(result, plugin.async_streams):
+            return AsyncStreamProxy(result, call, call.endpoint.stream_recorder(call.facts))
         if isinstance(result, plugin.response_wrappers):
             body = try_read_body(result)
             if body is not None:

@@ -22,25 +22,44 @@ def as_str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def request_params(body: Mapping[str, Any], specs: Sequence[ParamSpec]) -> dict[str, AttributeValue]:
-    """The request parameters the caller actually sent, typed for span attributes; nothing defaulted or invented."""
+class ParamTable:
+    """A provider's request parameters, grouped by type once so reading a body is a few dict lookups per call."""
+
+    __slots__ = ("floats", "ints", "str_lists", "strs")
+
+    def __init__(self, specs: Sequence[ParamSpec]) -> None:
+        self.ints = tuple((k, a) for k, a, kind in specs if kind == "int")
+        self.floats = tuple((k, a) for k, a, kind in specs if kind == "float")
+        self.strs = tuple((k, a) for k, a, kind in specs if kind == "str")
+        self.str_lists = tuple((k, a) for k, a, kind in specs if kind == "str_list")
+
+
+def request_params(body: Mapping[str, Any], table: ParamTable) -> dict[str, AttributeValue]:
+    """The request parameters the caller actually sent, typed for span attributes; nothing defaulted or invented.
+
+    Type checks double as the filter for the SDKs' NotGiven/Omit sentinels, which are none of these types.
+    """
     attrs: dict[str, AttributeValue] = {}
-    for key, attribute, kind in specs:
-        value = body.get(key)
+    get = body.get
+    for key, attribute in table.ints:
+        value = get(key)
+        if type(value) is int:
+            attrs[attribute] = value
+    for key, attribute in table.floats:
+        value = get(key)
+        if type(value) is float or type(value) is int:
+            attrs[attribute] = float(value)
+    for key, attribute in table.strs:
+        value = get(key)
+        if type(value) is str:
+            attrs[attribute] = value
+    for key, attribute in table.str_lists:
+        value = get(key)
         if value is None:
             continue
-        if kind == "int":
-            if isinstance(value, int) and not isinstance(value, bool):
-                attrs[attribute] = int(value)
-        elif kind == "float":
-            if isinstance(value, (int, float)) and not isinstance(value, bool):
-                attrs[attribute] = float(value)
-        elif kind == "str":
-            if isinstance(value, str):
-                attrs[attribute] = value
-        elif isinstance(value, str):
+        if type(value) is str:
             attrs[attribute] = (value,)
-        elif isinstance(value, Sequence):
+        elif isinstance(value, (list, tuple)):
             attrs[attribute] = tuple(str(v) for v in value)
     return attrs
 
@@ -54,5 +73,13 @@ def mark_content_chunk(facts: CallFacts, now: float) -> None:
 
 
 def tool_definitions(body: Mapping[str, Any], key: str = "tools") -> Any:
+    """The request's tool list, or None; only real lists/tuples (a one-shot iterable must not be consumed)."""
     tools = body.get(key)
-    return tools if isinstance(tools, Sequence) and not isinstance(tools, str) and tools else None
+    return tools if (type(tools) is list or type(tools) is tuple) and tools else None
+
+
+def mapping(value: Any) -> Mapping[str, Any] | None:
+    """`value` if it is a mapping (dicts take the fast path), else None."""
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    return None

@@ -15,17 +15,26 @@ from firsttoken import semconv
 from firsttoken.core.contract import RequestInfo, StreamRecorder
 from firsttoken.core.facts import CallFacts
 from firsttoken.core.plugin import ProviderPlugin, _types, optional_attr
-from firsttoken.providers._read import ParamSpec, as_int, mark_content_chunk, request_params, tool_definitions
+from firsttoken.providers._read import (
+    ParamTable,
+    as_int,
+    mapping,
+    mark_content_chunk,
+    request_params,
+    tool_definitions,
+)
 
-_PARAMS: tuple[ParamSpec, ...] = (
-    ("max_tokens", semconv.REQUEST_MAX_TOKENS, "int"),
-    ("temperature", semconv.REQUEST_TEMPERATURE, "float"),
-    ("top_p", semconv.REQUEST_TOP_P, "float"),
-    ("top_k", semconv.REQUEST_TOP_K, "int"),
-    ("stop_sequences", semconv.REQUEST_STOP_SEQUENCES, "str_list"),
-    ("service_tier", "anthropic.request.service_tier", "str"),
-    ("inference_geo", "anthropic.request.inference_geo", "str"),
-    ("speed", "anthropic.request.speed", "str"),
+_PARAMS = ParamTable(
+    (
+        ("max_tokens", semconv.REQUEST_MAX_TOKENS, "int"),
+        ("temperature", semconv.REQUEST_TEMPERATURE, "float"),
+        ("top_p", semconv.REQUEST_TOP_P, "float"),
+        ("top_k", semconv.REQUEST_TOP_K, "int"),
+        ("stop_sequences", semconv.REQUEST_STOP_SEQUENCES, "str_list"),
+        ("service_tier", "anthropic.request.service_tier", "str"),
+        ("inference_geo", "anthropic.request.inference_geo", "str"),
+        ("speed", "anthropic.request.speed", "str"),
+    )
 )
 
 _TOOL_BLOCKS = frozenset(("tool_use", "server_tool_use", "mcp_tool_use"))
@@ -34,54 +43,49 @@ _TOOL_BLOCKS = frozenset(("tool_use", "server_tool_use", "mcp_tool_use"))
 def _requested_schema(body: Mapping[str, Any]) -> Any:
     """The output schema the request asked for: structured outputs (`output_config.format`, or the beta's
     `output_format`), or None."""
-    config = body.get("output_config")
-    fmt = config.get("format") if isinstance(config, Mapping) else None
+    config = mapping(body.get("output_config"))
+    fmt = config.get("format") if config is not None else None
     if fmt is None:
         fmt = body.get("output_format")
-    return fmt if isinstance(fmt, Mapping) else None
+    return mapping(fmt)
 
 
-class _Usage:
-    """Anthropic usage folded into facts; keeps the provider's own input count so later updates recompute the total."""
-
-    __slots__ = ("raw_input",)
-
-    def __init__(self) -> None:
-        self.raw_input: int | None = None
-
-    def apply(self, usage: Any, facts: CallFacts) -> None:
-        if usage is None:
-            return
-        raw_input = as_int(getattr(usage, "input_tokens", None))
-        if raw_input is not None:
-            self.raw_input = raw_input
-        read = as_int(getattr(usage, "cache_read_input_tokens", None))
-        if read is not None:
-            facts.cache_read = read
-        creation = as_int(getattr(usage, "cache_creation_input_tokens", None))
-        if creation is not None:
-            facts.cache_creation = creation
-        split = getattr(usage, "cache_creation", None)
-        if split is not None:
-            five = as_int(getattr(split, "ephemeral_5m_input_tokens", None))
-            hour = as_int(getattr(split, "ephemeral_1h_input_tokens", None))
-            if five is not None:
-                facts.cache_5m = five
-            if hour is not None:
-                facts.cache_1h = hour
-        output = as_int(getattr(usage, "output_tokens", None))
-        if output is not None:
-            facts.output_tokens = output
-        details = getattr(usage, "output_tokens_details", None)
-        if details is not None:
-            thinking = as_int(getattr(details, "thinking_tokens", None))
-            if thinking is not None:
-                facts.reasoning_tokens = thinking
-        tier = getattr(usage, "service_tier", None)
-        if isinstance(tier, str):
-            facts.service_tier = tier
-        if self.raw_input is not None:
-            facts.input_tokens = self.raw_input + (facts.cache_read or 0) + (facts.cache_creation or 0)
+def _apply_usage(usage: Any, facts: CallFacts, raw_input: int | None = None) -> int | None:
+    """Fold an Anthropic usage object into facts; returns the provider's own input count (streams keep it, so a
+    later `message_delta` that updates cache counts recomputes the total correctly)."""
+    if usage is None:
+        return raw_input
+    value = getattr(usage, "input_tokens", None)
+    if type(value) is int:
+        raw_input = value
+    value = getattr(usage, "cache_read_input_tokens", None)
+    if type(value) is int:
+        facts.cache_read = value
+    value = getattr(usage, "cache_creation_input_tokens", None)
+    if type(value) is int:
+        facts.cache_creation = value
+    split = getattr(usage, "cache_creation", None)
+    if split is not None:
+        value = getattr(split, "ephemeral_5m_input_tokens", None)
+        if type(value) is int:
+            facts.cache_5m = value
+        value = getattr(split, "ephemeral_1h_input_tokens", None)
+        if type(value) is int:
+            facts.cache_1h = value
+    value = getattr(usage, "output_tokens", None)
+    if type(value) is int:
+        facts.output_tokens = value
+    details = getattr(usage, "output_tokens_details", None)
+    if details is not None:
+        value = getattr(details, "thinking_tokens", None)
+        if type(value) is int:
+            facts.reasoning_tokens = value
+    tier = getattr(usage, "service_tier", None)
+    if type(tier) is str:
+        facts.service_tier = tier
+    if raw_input is not None:
+        facts.input_tokens = raw_input + (facts.cache_read or 0) + (facts.cache_creation or 0)
+    return raw_input
 
 
 class MessagesEndpoint:
@@ -106,7 +110,7 @@ class MessagesEndpoint:
         if isinstance(stop, str):
             facts.finish_reasons = [stop]
             facts.refusal = stop == "refusal"
-        _Usage().apply(getattr(message, "usage", None), facts)
+        _apply_usage(getattr(message, "usage", None), facts)
         parts = facts.output_parts
         arguments = facts.tool_arguments
         for block in getattr(message, "content", None) or ():
@@ -120,7 +124,7 @@ class MessagesEndpoint:
                     arguments.append(_dump_json(getattr(block, "input", None)))
 
     def stream_recorder(self, facts: CallFacts) -> StreamRecorder:
-        usage = _Usage()
+        raw_input: int | None = None
         parts = facts.output_parts
         arguments = facts.tool_arguments
         # content block index -> list of partial_json fragments for that tool call
@@ -128,6 +132,7 @@ class MessagesEndpoint:
         perf = time.perf_counter
 
         def record(event: Any) -> None:
+            nonlocal raw_input
             kind = event.type
             if kind == "content_block_delta":
                 mark_content_chunk(facts, perf())
@@ -156,13 +161,13 @@ class MessagesEndpoint:
                 message = event.message
                 facts.response_id = message.id
                 facts.response_model = message.model
-                usage.apply(message.usage, facts)
+                raw_input = _apply_usage(message.usage, facts, raw_input)
             elif kind == "message_delta":
                 stop = event.delta.stop_reason
                 if stop:
                     facts.finish_reasons = [stop]
                     facts.refusal = stop == "refusal"
-                usage.apply(event.usage, facts)
+                raw_input = _apply_usage(event.usage, facts, raw_input)
 
         return record
 

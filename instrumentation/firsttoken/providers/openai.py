@@ -17,35 +17,41 @@ from firsttoken.core.contract import RequestInfo, StreamRecorder
 from firsttoken.core.facts import CallFacts
 from firsttoken.core.plugin import ProviderPlugin, _types, optional_attr
 from firsttoken.providers._read import (
-    ParamSpec,
+    ParamTable,
     as_int,
     mark_content_chunk,
     request_params,
     tool_definitions,
 )
 
-_CHAT_PARAMS: tuple[ParamSpec, ...] = (
-    ("max_tokens", semconv.REQUEST_MAX_TOKENS, "int"),
-    ("max_completion_tokens", semconv.REQUEST_MAX_TOKENS, "int"),
-    ("temperature", semconv.REQUEST_TEMPERATURE, "float"),
-    ("top_p", semconv.REQUEST_TOP_P, "float"),
-    ("stop", semconv.REQUEST_STOP_SEQUENCES, "str_list"),
-    ("seed", semconv.REQUEST_SEED, "int"),
-    ("frequency_penalty", semconv.REQUEST_FREQUENCY_PENALTY, "float"),
-    ("presence_penalty", semconv.REQUEST_PRESENCE_PENALTY, "float"),
-    ("n", semconv.REQUEST_CHOICE_COUNT, "int"),
-    ("service_tier", semconv.OPENAI_REQUEST_SERVICE_TIER, "str"),
-    ("reasoning_effort", "openai.request.reasoning_effort", "str"),
+_CHAT_PARAMS = ParamTable(
+    (
+        ("max_tokens", semconv.REQUEST_MAX_TOKENS, "int"),
+        ("max_completion_tokens", semconv.REQUEST_MAX_TOKENS, "int"),
+        ("temperature", semconv.REQUEST_TEMPERATURE, "float"),
+        ("top_p", semconv.REQUEST_TOP_P, "float"),
+        ("stop", semconv.REQUEST_STOP_SEQUENCES, "str_list"),
+        ("seed", semconv.REQUEST_SEED, "int"),
+        ("frequency_penalty", semconv.REQUEST_FREQUENCY_PENALTY, "float"),
+        ("presence_penalty", semconv.REQUEST_PRESENCE_PENALTY, "float"),
+        ("n", semconv.REQUEST_CHOICE_COUNT, "int"),
+        ("service_tier", semconv.OPENAI_REQUEST_SERVICE_TIER, "str"),
+        ("reasoning_effort", "openai.request.reasoning_effort", "str"),
+    )
 )
-_RESPONSES_PARAMS: tuple[ParamSpec, ...] = (
-    ("max_output_tokens", semconv.REQUEST_MAX_TOKENS, "int"),
-    ("temperature", semconv.REQUEST_TEMPERATURE, "float"),
-    ("top_p", semconv.REQUEST_TOP_P, "float"),
-    ("service_tier", semconv.OPENAI_REQUEST_SERVICE_TIER, "str"),
+_RESPONSES_PARAMS = ParamTable(
+    (
+        ("max_output_tokens", semconv.REQUEST_MAX_TOKENS, "int"),
+        ("temperature", semconv.REQUEST_TEMPERATURE, "float"),
+        ("top_p", semconv.REQUEST_TOP_P, "float"),
+        ("service_tier", semconv.OPENAI_REQUEST_SERVICE_TIER, "str"),
+    )
 )
-_EMBEDDINGS_PARAMS: tuple[ParamSpec, ...] = (
-    ("dimensions", semconv.EMBEDDINGS_DIMENSION_COUNT, "int"),
-    ("encoding_format", semconv.REQUEST_ENCODING_FORMATS, "str_list"),
+_EMBEDDINGS_PARAMS = ParamTable(
+    (
+        ("dimensions", semconv.EMBEDDINGS_DIMENSION_COUNT, "int"),
+        ("encoding_format", semconv.REQUEST_ENCODING_FORMATS, "str_list"),
+    )
 )
 
 
@@ -220,11 +226,8 @@ class ResponsesEndpoint:
         facts.service_tier = getattr(response, "service_tier", None)
         _apply_responses_usage(getattr(response, "usage", None), facts)
         parts = facts.output_parts
+        facts.clear_tool_calls()
         arguments = facts.tool_arguments
-        facts.tool_names.clear()
-        facts.tool_ids.clear()
-        if arguments is not None:
-            arguments.clear()
         for item in getattr(response, "output", None) or ():
             kind = getattr(item, "type", None)
             if kind == "function_call":

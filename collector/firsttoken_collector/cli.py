@@ -1,0 +1,49 @@
+"""The `firsttoken` command.
+
+Subcommands are looked up lazily, so `firsttoken fake-provider` works on the base install (standard library only)
+and the collector's heavier dependencies load only for the commands that need them. Built so far: `fake-provider`.
+The collector, `db migrate`, `report`, `export` and `demo` arrive with their issues (see the README's status).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+Command = Callable[[list[str]], int]
+
+
+def _fake_provider(argv: list[str]) -> int:
+    from firsttoken.testing.fake_provider.cli import run
+
+    return run(argv)
+
+
+COMMANDS: dict[str, tuple[str, Command]] = {
+    "fake-provider": ("serve a local fake of the Anthropic and OpenAI APIs", _fake_provider),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="firsttoken",
+        description="OpenTelemetry-native observability for LLM traffic on the Anthropic and OpenAI SDKs.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, _) in COMMANDS.items():
+        sub.add_parser(name, help=help_text, add_help=False)
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help()
+        return 0 if argv else 2
+    name, rest = argv[0], argv[1:]
+    if name not in COMMANDS:
+        parser.print_usage(sys.stderr)
+        print(f"firsttoken: unknown command {name!r}; known: {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    return COMMANDS[name][1](rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
