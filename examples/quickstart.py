@@ -70,11 +70,13 @@ def main() -> None:
     for span in spans.get_finished_spans():
         a = span.attributes or {}
         ttft = a.get("gen_ai.response.time_to_first_chunk")
+        tools = ",".join(a.get("firsttoken.tool_calls.names", ()))
+        what = tools or ",".join(a.get("gen_ai.response.finish_reasons", ()))
         print(
             f"{span.name:28} {a.get('gen_ai.usage.input_tokens', '-'):>6} "
             f"{a.get('gen_ai.usage.cache_read.input_tokens', '-'):>6} {a.get('gen_ai.usage.output_tokens', '-'):>4} "
             f"{(f'{ttft * 1000:.0f}' if ttft else '-'):>8} {a.get('firsttoken.retries', 0):>7}  "
-            f"{','.join(a.get('firsttoken.tool_calls.names', ())) or ','.join(a.get('gen_ai.response.finish_reasons', ()))}"
+            f"{what}"
         )
     firsttoken.uninstrument()
 
