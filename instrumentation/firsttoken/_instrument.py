@@ -71,7 +71,11 @@ def _patch(patches: list[_Patch], module_name: str, path: str, wrapper: Any) -> 
     if original is None:
         logger.debug("firsttoken: %s.%s not present in this SDK version; skipped", module_name, path)
         return False
-    setattr(owner, name, wrapt.FunctionWrapper(original, wrapper))
+    if isinstance(original, property):
+        getter = wrapt.FunctionWrapper(original.fget, wrapper)
+        setattr(owner, name, property(getter, original.fset, original.fdel, original.__doc__))
+    else:
+        setattr(owner, name, wrapt.FunctionWrapper(original, wrapper))
     patches.append(_Patch(owner, name, original))
     return True
 

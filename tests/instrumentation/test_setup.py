@@ -37,12 +37,12 @@ def test_uninstrument_restores_the_original_functions(server: FakeProviderServer
         (openai._base_client.AsyncAPIClient, "request"),
     ]
     before = [owner.__dict__[name] for owner, name in targets]
-    native_before = getattr(anthropic._base_client, "start_api_call_span", None)
+    native_before = anthropic._base_client.BaseClient.__dict__.get("_tracer")
     firsttoken.instrument()
     assert all(owner.__dict__[name] is not orig for (owner, name), orig in zip(targets, before, strict=True))
     firsttoken.uninstrument()
     assert all(owner.__dict__[name] is orig for (owner, name), orig in zip(targets, before, strict=True))
-    assert getattr(anthropic._base_client, "start_api_call_span", None) is native_before
+    assert anthropic._base_client.BaseClient.__dict__.get("_tracer") is native_before
     EXPORTER.clear()
     with anthropic.Anthropic(api_key="k", base_url=server.anthropic_base_url, open_telemetry=False) as client:
         client.messages.create(model="m", max_tokens=8, messages=[{"role": "user", "content": "x"}])

@@ -95,7 +95,9 @@ def retry_wrapper(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 
 def suppress_native_span(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    """The Anthropic SDK (>= 2.x) starts its own span per API call: skip it when firsttoken's span covers the call."""
+    """The Anthropic SDK (>= 2.x) traces each API call when its client has a tracer: while firsttoken's span covers
+    the call, the client has none, so the SDK does no span work at all. Its other spans (the tool runner's) are
+    made outside firsttoken's calls and keep the real tracer."""
     if CURRENT_CALL.get() is not None:
         return None
     return wrapped(*args, **kwargs)

@@ -223,5 +223,6 @@ def plugin() -> ProviderPlugin | None:
             optional_attr("anthropic._response", "BaseAPIResponse"),
             optional_attr("anthropic._legacy_response", "LegacyAPIResponse"),
         ),
-        native_span_hook=(base, "start_api_call_span") if optional_attr(base, "start_api_call_span") else None,
+        # anthropic >= 2 asks `client._tracer` at the top of every request(); None there skips all of its span work.
+        native_span_hook=(base, "BaseClient._tracer") if optional_attr(base, "BaseClient", "_tracer") else None,
     )
