@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: lint, types, tests on the current SDKs, then the tests marked `compat`
+# The whole test suite, from a fresh machine: lint, types, tests on the current SDKs, then the instrumentation tests
 # again on the older SDK lines (anthropic 0.7x, openai 1.x). Creates its own virtualenvs under .venv*/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,4 +18,4 @@ echo "== older SDK lines (.venv-compat: anthropic 0.79, openai 1.109)"
 [ -x .venv-compat/bin/python ] || "$PYTHON" -m venv .venv-compat
 .venv-compat/bin/python -m pip install -q --upgrade pip
 .venv-compat/bin/python -m pip install -q -e ".[test-compat]" "anthropic==0.79.0" "openai==1.109.1"
-.venv-compat/bin/python -m pytest -q -m compat tests/instrumentation
+.venv-compat/bin/python -m pytest -q tests/instrumentation

@@ -72,6 +72,8 @@ def _patch(patches: list[_Patch], module_name: str, path: str, wrapper: Any) -> 
         logger.debug("firsttoken: %s.%s not present in this SDK version; skipped", module_name, path)
         return False
     if isinstance(original, property):
+        if original.fget is None:
+            return False
         getter = wrapt.FunctionWrapper(original.fget, wrapper)
         setattr(owner, name, property(getter, original.fset, original.fdel, original.__doc__))
     else:

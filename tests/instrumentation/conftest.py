@@ -28,6 +28,12 @@ from opentelemetry.trace import SpanKind
 import firsttoken
 from firsttoken.testing import FakeProviderConfig, FakeProviderServer
 
+# anthropic 0.x guards `isinstance(x, Stream)` with a metaclass that rejects every type but Stream itself (for its
+# old MessageStream), so no wrapper of any kind passes it there; `x.__class__ is Stream` still holds.
+STREAM_ISINSTANCE_WORKS = type(anthropic.Stream) is type
+# The httpx the installed SDKs are built on (httpx2 from anthropic 2 / openai 3, httpx before).
+HTTPX = getattr(anthropic._base_client, "httpx2", None) or anthropic._base_client.httpx
+
 EXPORTER = InMemorySpanExporter()
 READER = InMemoryMetricReader()
 _TP = TracerProvider()

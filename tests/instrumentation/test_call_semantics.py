@@ -11,7 +11,7 @@ from opentelemetry import trace
 
 from firsttoken.testing import FakeProviderServer
 from tests.instrumentation._flavor import Flavor
-from tests.instrumentation.conftest import Telemetry
+from tests.instrumentation.conftest import HTTPX, Telemetry
 
 HAIKU = "claude-haiku-4-5"
 MINI = "gpt-5-mini"
@@ -171,7 +171,9 @@ async def test_anthropic_errors(
 ) -> None:
     with pytest.raises(anthropic.APIStatusError) as caught:
         await flavor.call(anth.messages.create, **ask(unique), extra_headers={"x-fake-fault": fault})
-    assert type(caught.value).__name__ == error_type
+    if hasattr(anthropic, error_type):  # anthropic 0.x has no OverloadedError: 529 is an InternalServerError there
+        assert type(caught.value).__name__ == error_type
+    error_type = type(caught.value).__name__
     span = telemetry.span()
     attrs = dict(span.attributes or {})
     assert attrs["error.type"] == error_type
@@ -226,18 +228,17 @@ async def test_connection_refused(flavor: Flavor, telemetry: Telemetry) -> None:
 
 def test_span_is_current_during_the_http_call(telemetry: Telemetry) -> None:
     """HTTP-client spans (or anything the transport does) nest under the LLM span."""
-    import httpx2
-
-    from firsttoken.testing import FakeProvider, mock_transport
+    from firsttoken.testing import FakeProvider
 
     seen: list[Any] = []
-    inner = mock_transport(FakeProvider())
+    fake = FakeProvider()
 
-    def handler(request: httpx2.Request) -> httpx2.Response:
+    def handler(request: Any) -> Any:
         seen.append(trace.get_current_span().get_span_context())
-        return inner.handle_request(request)
+        answer = fake.handle(request.method, request.url.path, dict(request.headers), request.content)
+        return HTTPX.Response(answer.status, headers=dict(answer.headers), content=answer.body)
 
-    client = anthropic.Anthropic(api_key="k", http_client=httpx2.Client(transport=httpx2.MockTransport(handler)))
+    client = anthropic.Anthropic(api_key="k", http_client=HTTPX.Client(transport=HTTPX.MockTransport(handler)))
     client.messages.create(**ask("ctx"))
     span = telemetry.span()
     assert seen == [span.get_span_context()]

@@ -44,7 +44,8 @@ def test_uninstrument_restores_the_original_functions(server: FakeProviderServer
     assert all(owner.__dict__[name] is orig for (owner, name), orig in zip(targets, before, strict=True))
     assert anthropic._base_client.BaseClient.__dict__.get("_tracer") is native_before
     EXPORTER.clear()
-    with anthropic.Anthropic(api_key="k", base_url=server.anthropic_base_url, open_telemetry=False) as client:
+    quiet = {"open_telemetry": False} if "open_telemetry" in anthropic.Anthropic.__init__.__code__.co_varnames else {}
+    with anthropic.Anthropic(api_key="k", base_url=server.anthropic_base_url, **quiet) as client:
         client.messages.create(model="m", max_tokens=8, messages=[{"role": "user", "content": "x"}])
     assert EXPORTER.get_finished_spans() == ()
 
