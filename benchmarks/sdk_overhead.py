@@ -169,6 +169,7 @@ def isolated(n_blocks: int) -> dict[str, Any]:
         def run() -> None:
             call = rt.begin(plugins[provider], clients[provider], (None, stream_opts[provider]), {"stream": True})
             assert call is not None
+            call.deactivate()  # as the hook does when request() returns the stream
             for _ in SyncStreamProxy(events, call, call.endpoint.stream_recorder(call.facts)):
                 pass
 

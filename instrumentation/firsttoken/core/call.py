@@ -117,6 +117,7 @@ class LLMCall:
             rt.enrich_start(self, attrs)
         # The request attributes stay in `attrs` and reach the span with the outcome, in one update at the end:
         # nothing reads a span's attributes before it ends, and one update costs half of two.
+        self.activate()
 
     # --- while the HTTP request is in flight -------------------------------------------------------------------------
     def activate(self) -> None:

@@ -21,10 +21,7 @@ Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
 
 def _begin(rt: Runtime, plugin: ProviderPlugin, instance: Any, args: Any, kwargs: Any) -> LLMCall | None:
     try:
-        call = rt.begin(plugin, instance, args, kwargs)
-        if call is not None:
-            call.activate()
-        return call
+        return rt.begin(plugin, instance, args, kwargs)  # the call comes back active (its span current)
     except Exception as exc:
         report_internal_error("request.begin", exc)
         return None

@@ -61,7 +61,9 @@ class ProviderPlugin:
         # Set by the runtime: when True this provider's calls are left to the SDK's own tracing.
         self.defer_to_native = False
         self._provider_names: dict[type[Any], str] = {}
-        self._servers: dict[int, tuple[Any, tuple[str | None, int | None]]] = {}
+        # id(client) -> (its base URL object, (provider name, (host, port))); the base URL identity guards both
+        # a client whose base_url was reassigned and an id reused by a new client.
+        self._clients: dict[int, tuple[Any, tuple[str, tuple[str | None, int | None]]]] = {}
         self._response_proxy_cls: dict[type[Any], type[Any]] = {}
 
     # --- request side ---------------------------------------------------------------------------------------------
@@ -95,9 +97,10 @@ class ProviderPlugin:
             self._provider_names[cls] = name
         return name
 
-    def server(self, client: Any) -> tuple[str | None, int | None]:
+    def client_identity(self, client: Any) -> tuple[str, tuple[str | None, int | None]]:
+        """(gen_ai.provider.name, (server.address, server.port)) for a client; computed once per client."""
         base_url = getattr(client, "_base_url", None)
-        cached = self._servers.get(id(client))
+        cached = self._clients.get(id(client))
         if cached is not None and cached[0] is base_url:
             return cached[1]
         host = getattr(base_url, "host", None) or None
@@ -105,10 +108,10 @@ class ProviderPlugin:
         if port is None:
             scheme = getattr(base_url, "scheme", "")
             port = 443 if scheme == "https" else 80 if scheme == "http" else None
-        value = (host, port)
-        if len(self._servers) >= _MAX_CLIENT_CACHE:
-            self._servers.clear()
-        self._servers[id(client)] = (base_url, value)
+        value = (self.provider_name(client), (host, port))
+        if len(self._clients) >= _MAX_CLIENT_CACHE:
+            self._clients.clear()
+        self._clients[id(client)] = (base_url, value)
         return value
 
     # --- result side ----------------------------------------------------------------------------------------------

@@ -70,15 +70,8 @@ class Runtime:
         endpoint = plugin.endpoints.get(url.partition("?")[0])
         if endpoint is None or getattr(options, "method", None) not in ("post", "POST"):
             return None
-        return LLMCall(
-            self,
-            plugin,
-            endpoint,
-            plugin.provider_name(client),
-            plugin.server(client),
-            plugin.body(options),
-            kwargs.get("stream") is True,
-        )
+        provider, server = plugin.client_identity(client)
+        return LLMCall(self, plugin, endpoint, provider, server, plugin.body(options), kwargs.get("stream") is True)
 
     def observe(self, call: LLMCall, result: Any) -> Any:
         """Record a returned result; streams and unread response wrappers come back proxied, all else unchanged."""
