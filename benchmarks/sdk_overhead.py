@@ -336,7 +336,7 @@ def metric_drain_cost(samples: int = 20_000) -> float:
     recorder._thread = threading.current_thread()  # keep the background drain out of this measurement
     key = ("chat", "anthropic", ANTHROPIC_MODEL, "claude-haiku-4-5-20251001", "bench", None)
     for _ in range(samples):
-        recorder.enqueue((key, 0.4, 2060, 9, None, None))
+        recorder.enqueue((*key, 0.4, 2060, 9, None, None))
     start = time.perf_counter()
     recorder.drain()
     recorder.shutdown()

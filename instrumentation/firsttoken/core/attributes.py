@@ -15,7 +15,7 @@ def outcome_attributes(facts: CallFacts, stream_completed: bool | None, attrs: d
     if facts.response_model:
         attrs[semconv.RESPONSE_MODEL] = facts.response_model
     if facts.finish_reasons:
-        attrs[semconv.RESPONSE_FINISH_REASONS] = tuple(facts.finish_reasons)
+        attrs[semconv.RESPONSE_FINISH_REASONS] = facts.finish_reasons
     if facts.service_tier:
         attrs[semconv.OPENAI_RESPONSE_SERVICE_TIER] = facts.service_tier
     if facts.system_fingerprint:

@@ -201,14 +201,12 @@ class LLMCall:
                     tpoc = (last - first) / (facts.chunks - 1)
             metrics.enqueue(
                 (
-                    (
-                        self.endpoint.operation,
-                        self.provider,
-                        self.request.model,
-                        facts.response_model,
-                        self.server[0],
-                        error.error_type if error is not None else None,
-                    ),
+                    self.endpoint.operation,
+                    self.provider,
+                    self.request.model,
+                    facts.response_model,
+                    self.server[0],
+                    error.error_type if error is not None else None,
                     duration,
                     facts.input_tokens,
                     facts.output_tokens,

@@ -13,7 +13,7 @@ class CallFacts:
 
     response_id: str | None = None
     response_model: str | None = None
-    finish_reasons: list[str] | None = None
+    finish_reasons: tuple[str, ...] | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
     cache_read: int | None = None

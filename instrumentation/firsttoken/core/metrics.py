@@ -25,13 +25,23 @@ from firsttoken._version import __version__
 
 # (operation, provider, request model, response model, server address, error type)
 MetricKey = tuple[str, str, str | None, str | None, str | None, str | None]
-# key, duration s, input tokens, output tokens, time to first chunk s, mean time per output chunk s
-Sample = tuple[MetricKey, float, int | None, int | None, float | None, float | None]
+# the key's six fields, then: duration s, input tokens, output tokens, time to first chunk s, mean time per output
+# chunk s. Flat, so a finished call allocates one tuple.
+Sample = tuple[
+    str, str, str | None, str | None, str | None, str | None, float, int | None, int | None, float | None, float | None
+]
 
 _MAX_BACKLOG = 131_072
 _WAKE_AT = 8_192
 _DRAIN_INTERVAL_S = 1.0
 _MAX_CACHED_KEYS = 4_096
+
+
+def _forget_thread(ref: weakref.ref[GenAIMetrics]) -> None:
+    me = ref()
+    if me is not None:
+        me._thread = None
+        me._drain_lock = threading.Lock()
 
 
 class GenAIMetrics:
@@ -69,8 +79,9 @@ class GenAIMetrics:
         self._wake = threading.Event()
         self._stopped = False
         self._thread: threading.Thread | None = None
-        self._pid = os.getpid()
         ref = weakref.ref(self)
+        # A forked child inherits the deque but not the drain thread: forget it there, so the next sample starts one.
+        os.register_at_fork(after_in_child=lambda: _forget_thread(ref))
 
         def _callback(options: CallbackOptions) -> Iterable[Observation]:
             me = ref()
@@ -92,16 +103,15 @@ class GenAIMetrics:
             backlog.popleft()
             self._dropped += 1
         backlog.append(sample)
-        if self._thread is None or self._pid != os.getpid():
+        if self._thread is None:
             self._start_thread()
         elif len(backlog) > _WAKE_AT:
             self._wake.set()
 
     def _start_thread(self) -> None:
         with self._drain_lock:
-            if self._stopped or (self._thread is not None and self._pid == os.getpid()):
+            if self._stopped or self._thread is not None:
                 return
-            self._pid = os.getpid()
             ref = weakref.ref(self)
             wake = self._wake
             interval = self._interval
@@ -127,8 +137,9 @@ class GenAIMetrics:
         with self._drain_lock:
             try:
                 while backlog:
-                    key, duration, tokens_in, tokens_out, ttfc, tpoc = backlog.popleft()
-                    attrs = self._attributes(key)
+                    sample = backlog.popleft()
+                    duration, tokens_in, tokens_out, ttfc, tpoc = sample[6:]
+                    attrs = self._attributes(sample[:6])
                     self._duration.record(duration, attrs)
                     if tokens_in is not None:
                         self._tokens.record(tokens_in, {**attrs, semconv.TOKEN_TYPE: "input"})

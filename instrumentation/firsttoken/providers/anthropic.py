@@ -108,7 +108,7 @@ class MessagesEndpoint:
         facts.response_model = getattr(message, "model", None)
         stop = getattr(message, "stop_reason", None)
         if isinstance(stop, str):
-            facts.finish_reasons = [stop]
+            facts.finish_reasons = (stop,)
             facts.refusal = stop == "refusal"
         _apply_usage(getattr(message, "usage", None), facts)
         parts = facts.output_parts
@@ -165,7 +165,7 @@ class MessagesEndpoint:
             elif kind == "message_delta":
                 stop = event.delta.stop_reason
                 if stop:
-                    facts.finish_reasons = [stop]
+                    facts.finish_reasons = (stop,)
                     facts.refusal = stop == "refusal"
                 raw_input = _apply_usage(event.usage, facts, raw_input)
 
