@@ -57,9 +57,13 @@ class _StreamLifecycle(wrapt.ObjectProxy[Any]):
         try:
             self._self_recorder(event)
         except Exception as exc:
-            # A recorder fault stops recording for this stream; the caller's events flow on untouched.
-            self._self_recorder = _noop
-            report_internal_error("stream.record", exc)
+            self._self_recorder_failed(exc)
+
+    def _self_recorder_failed(self, exc: Exception) -> StreamRecorder:
+        # A recorder fault stops recording for this stream; the caller's events flow on untouched.
+        self._self_recorder = _noop
+        report_internal_error("stream.record", exc)
+        return _noop
 
     def _self_finish(self, completed: bool) -> None:
         try:
@@ -97,9 +101,13 @@ class SyncStreamProxy(_StreamLifecycle):
     __aexit__ = absent("__aexit__")
 
     def __iter__(self) -> Iterator[Any]:
+        record = self._self_recorder  # a local: the per-chunk path is one call
         try:
             for item in self.__wrapped__:
-                self._self_record(item)
+                try:
+                    record(item)
+                except Exception as exc:
+                    record = self._self_recorder_failed(exc)
                 yield item
         except GeneratorExit:
             self._self_finish(False)
@@ -144,9 +152,13 @@ class AsyncStreamProxy(_StreamLifecycle):
     __iter__ = absent("__iter__")
 
     async def __aiter__(self) -> AsyncIterator[Any]:
+        record = self._self_recorder  # a local: the per-chunk path is one call
         try:
             async for item in self.__wrapped__:
-                self._self_record(item)
+                try:
+                    record(item)
+                except Exception as exc:
+                    record = self._self_recorder_failed(exc)
                 yield item
         except GeneratorExit:
             self._self_finish(False)
