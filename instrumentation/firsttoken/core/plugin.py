@@ -74,7 +74,7 @@ class ProviderPlugin:
         (which newer SDKs leave in the body until the request is prepared) read as absent without a filtering pass.
         """
         data = getattr(options, "json_data", None)
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):
             data = {}
         extra = getattr(options, "extra_json", None)
         if extra and isinstance(extra, Mapping):
