@@ -31,8 +31,8 @@ Sample = tuple[
     str, str, str | None, str | None, str | None, str | None, float, int | None, int | None, float | None, float | None
 ]
 
-_MAX_BACKLOG = 131_072
-_WAKE_AT = 8_192
+_MAX_BACKLOG = 16_384
+_WAKE_AT = 2_048
 _DRAIN_INTERVAL_S = 1.0
 _MAX_CACHED_KEYS = 4_096
 
@@ -74,7 +74,8 @@ class GenAIMetrics:
         self._backlog: deque[Sample] = deque()
         self._dropped = 0
         self._drain_lock = threading.Lock()
-        self._attrs_cache: dict[MetricKey, dict[str, str]] = {}
+        # key -> (attributes, attributes + token type input, attributes + token type output)
+        self._attrs_cache: dict[MetricKey, tuple[dict[str, str], dict[str, str], dict[str, str]]] = {}
         self._interval = drain_interval_s
         self._wake = threading.Event()
         self._stopped = False
@@ -139,12 +140,12 @@ class GenAIMetrics:
                 while backlog:
                     sample = backlog.popleft()
                     duration, tokens_in, tokens_out, ttfc, tpoc = sample[6:]
-                    attrs = self._attributes(sample[:6])
+                    attrs, attrs_in, attrs_out = self._attributes(sample[:6])
                     self._duration.record(duration, attrs)
                     if tokens_in is not None:
-                        self._tokens.record(tokens_in, {**attrs, semconv.TOKEN_TYPE: "input"})
+                        self._tokens.record(tokens_in, attrs_in)
                     if tokens_out is not None:
-                        self._tokens.record(tokens_out, {**attrs, semconv.TOKEN_TYPE: "output"})
+                        self._tokens.record(tokens_out, attrs_out)
                     if ttfc is not None:
                         self._ttfc.record(ttfc, attrs)
                     if tpoc is not None:
@@ -154,7 +155,7 @@ class GenAIMetrics:
                 report_internal_error("metrics.drain", exc)
         return done
 
-    def _attributes(self, key: MetricKey) -> dict[str, str]:
+    def _attributes(self, key: MetricKey) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
         cached = self._attrs_cache.get(key)
         if cached is not None:
             return cached
@@ -168,9 +169,10 @@ class GenAIMetrics:
             attrs[semconv.SERVER_ADDRESS] = server
         if error_type:
             attrs[semconv.ERROR_TYPE] = error_type
+        value = (attrs, {**attrs, semconv.TOKEN_TYPE: "input"}, {**attrs, semconv.TOKEN_TYPE: "output"})
         if len(self._attrs_cache) < _MAX_CACHED_KEYS:
-            self._attrs_cache[key] = attrs
-        return attrs
+            self._attrs_cache[key] = value
+        return value
 
     def pending(self) -> int:
         return len(self._backlog)
