@@ -213,3 +213,30 @@ def test_shutdown_is_bounded_when_the_collector_is_down() -> None:
     line = next(out for out in result.stdout.splitlines() if out.startswith("SHUTDOWN"))
     assert float(line.split()[2]) <= 2.5
     assert elapsed < 15  # the atexit handler is bounded too
+
+
+def test_metrics_are_current_at_collection_after_reinstrumenting(server: FakeProviderServer) -> None:
+    """A collection right after a call sees it, also after uninstrument()/instrument() cycles (the drain hook
+    must survive the SDK returning the first-registered instrument of a name)."""
+    from tests.instrumentation.conftest import READER
+
+    for cycle in range(3):
+        firsttoken.instrument()
+        try:
+            with anthropic.Anthropic(api_key="k", base_url=server.anthropic_base_url) as client:
+                client.messages.create(
+                    model=f"cycle-model-{cycle}", max_tokens=8, messages=[{"role": "user", "content": "x"}]
+                )
+            data = READER.get_metrics_data()
+            models = {
+                dict(p.attributes).get("gen_ai.request.model")
+                for rm in data.resource_metrics
+                for sm in rm.scope_metrics
+                for m in sm.metrics
+                if m.name == "gen_ai.client.operation.duration"
+                for p in m.data.data_points
+            }
+            assert f"cycle-model-{cycle}" in models
+        finally:
+            firsttoken.uninstrument()
+    EXPORTER.clear()

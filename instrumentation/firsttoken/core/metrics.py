@@ -17,7 +17,7 @@ import weakref
 from collections import deque
 from collections.abc import Iterable
 
-from opentelemetry.metrics import CallbackOptions, MeterProvider, Observation
+from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observation
 
 from firsttoken import semconv
 from firsttoken._guard import report_internal_error
@@ -35,6 +35,35 @@ _MAX_BACKLOG = 16_384
 _WAKE_AT = 2_048
 _DRAIN_INTERVAL_S = 1.0
 _MAX_CACHED_KEYS = 4_096
+
+
+# Every recorder alive, drained before each collection. The hook is registered once per meter provider: the SDK
+# hands back the first instrument of a name on re-registration, so a per-recorder callback would be lost after an
+# uninstrument()/instrument() cycle.
+_LIVE: weakref.WeakSet[GenAIMetrics] = weakref.WeakSet()
+_HOOKED: set[int] = set()
+_HOOK_LOCK = threading.Lock()
+
+
+def _register_drain_hook(meter_provider: MeterProvider, meter: Meter) -> None:
+    with _HOOK_LOCK:
+        if id(meter_provider) in _HOOKED:
+            return
+        _HOOKED.add(id(meter_provider))
+
+    def drain_all(options: CallbackOptions) -> Iterable[Observation]:
+        dropped = 0
+        for recorder in list(_LIVE):
+            recorder.drain()
+            dropped += recorder._dropped
+        return (Observation(dropped),)
+
+    meter.create_observable_counter(
+        "firsttoken.sdk.metric_samples.dropped",
+        callbacks=[drain_all],
+        unit="{sample}",
+        description="GenAI metric samples dropped because the recording backlog was full",
+    )
 
 
 def _forget_thread(ref: weakref.ref[GenAIMetrics]) -> None:
@@ -83,20 +112,8 @@ class GenAIMetrics:
         ref = weakref.ref(self)
         # A forked child inherits the deque but not the drain thread: forget it there, so the next sample starts one.
         os.register_at_fork(after_in_child=lambda: _forget_thread(ref))
-
-        def _callback(options: CallbackOptions) -> Iterable[Observation]:
-            me = ref()
-            if me is None:
-                return ()
-            me.drain()
-            return (Observation(me._dropped),)
-
-        meter.create_observable_counter(
-            "firsttoken.sdk.metric_samples.dropped",
-            callbacks=[_callback],
-            unit="{sample}",
-            description="GenAI metric samples dropped because the recording backlog was full",
-        )
+        _LIVE.add(self)
+        _register_drain_hook(meter_provider, meter)
 
     def enqueue(self, sample: Sample) -> None:
         backlog = self._backlog
