@@ -182,7 +182,7 @@ class LLMCall:
             attrs[semconv.ERROR_CATEGORY] = error.category
             if error.status_code is not None:
                 attrs[semconv.HTTP_RESPONSE_STATUS_CODE] = error.status_code
-        set_many(span, attrs)
+        set_many(span, attrs, adopt=True)
         if error is not None:
             message = str(exception)[:300] if exception is not None else error.error_type
             span.set_status(Status(StatusCode.ERROR, f"{error.error_type}: {message}"))

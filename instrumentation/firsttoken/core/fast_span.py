@@ -26,8 +26,12 @@ except Exception:  # pragma: no cover - a future SDK without BoundedAttributes i
     _FAST_PATH_OK = False
 
 
-def set_many(span: Span, attributes: Mapping[str, AttributeValue]) -> None:
-    """Set `attributes` on `span`; values must already be valid attribute values (see module docstring)."""
+def set_many(span: Span, attributes: Mapping[str, AttributeValue], *, adopt: bool = False) -> None:
+    """Set `attributes` on `span`; values must already be valid attribute values (see module docstring).
+
+    With `adopt=True` the caller hands over a dict it will not touch again, and a span with no attributes yet takes
+    it as its own instead of copying it.
+    """
     if not attributes:
         return
     bounded = getattr(span, "_attributes", None)
@@ -40,6 +44,9 @@ def set_many(span: Span, attributes: Mapping[str, AttributeValue]) -> None:
         and (bounded.maxlen is None or len(bounded._dict) + len(attributes) <= bounded.maxlen)
     ):
         with bounded._lock:
-            bounded._dict.update(attributes)
+            if adopt and not bounded._dict and type(attributes) is dict:
+                bounded._dict = attributes
+            else:
+                bounded._dict.update(attributes)
         return
     span.set_attributes(attributes)
