@@ -31,7 +31,8 @@ def optional_attr(module_name: str, *path: str) -> Any:
     return obj
 
 
-def _types(*candidates: Any) -> tuple[type[Any], ...]:
+def present_types(*candidates: Any) -> tuple[type[Any], ...]:
+    """The candidates that exist in the installed SDK version (None marks one it lacks)."""
     return tuple(c for c in candidates if isinstance(c, type))
 
 
@@ -43,7 +44,6 @@ class ProviderPlugin:
         base_client_module: str,
         endpoints: Mapping[str, Endpoint],
         client_provider_names: Mapping[str, str],
-        sentinel_types: tuple[type[Any], ...],
         sync_streams: tuple[type[Any], ...],
         async_streams: tuple[type[Any], ...],
         response_wrappers: tuple[type[Any], ...],
@@ -53,7 +53,6 @@ class ProviderPlugin:
         self.base_client_module = base_client_module
         self.endpoints = dict(endpoints)
         self.client_provider_names = dict(client_provider_names)
-        self.sentinel_types = sentinel_types
         self.sync_streams = sync_streams
         self.async_streams = async_streams
         self.response_wrappers = response_wrappers
@@ -130,6 +129,3 @@ class ProviderPlugin:
             proxy = AsyncResponseProxy if inspect.iscoroutinefunction(parse) else SyncResponseProxy
             self._response_proxy_cls[cls] = proxy
         return proxy
-
-
-__all__ = ["ProviderPlugin", "_types", "optional_attr"]

@@ -18,7 +18,6 @@ from firsttoken.core.errors import classify_error
 from firsttoken.core.metrics import GenAIMetrics
 from firsttoken.core.plugin import ProviderPlugin
 from firsttoken.core.response_proxy import record_body, try_read_body
-from firsttoken.core.stream_proxy import AsyncStreamProxy, SyncStreamProxy
 
 
 def sampler_ignores_attributes(sampler: Any) -> bool:
@@ -76,10 +75,9 @@ class Runtime:
     def observe(self, call: LLMCall, result: Any) -> Any:
         """Record a returned result; streams and unread response wrappers come back proxied, all else unchanged."""
         plugin = call.plugin
-        if isinstance(result, plugin.sync_streams):
-            return SyncStreamProxy(result, call, call.endpoint.stream_recorder(call.facts))
-        if isinstance(result, plugin.async_streams):
-            return AsyncStreamProxy(result, call, call.endpoint.stream_recorder(call.facts))
+        proxy_cls = plugin.stream_proxy_class(result)
+        if proxy_cls is not None:
+            return proxy_cls(result, call, call.endpoint.stream_recorder(call.facts))
         if isinstance(result, plugin.response_wrappers):
             body = try_read_body(result)
             if body is not None:

@@ -18,10 +18,6 @@ def as_int(value: Any) -> int | None:
     return value if type(value) is int else (int(value) if isinstance(value, int) else None)
 
 
-def as_str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
-
-
 class ParamTable:
     """A provider's request parameters, grouped by type once so reading a body is a few dict lookups per call."""
 

@@ -14,7 +14,7 @@ from typing import Any
 from firsttoken import semconv
 from firsttoken.core.contract import RequestInfo, StreamRecorder
 from firsttoken.core.facts import CallFacts
-from firsttoken.core.plugin import ProviderPlugin, _types, optional_attr
+from firsttoken.core.plugin import ProviderPlugin, optional_attr, present_types
 from firsttoken.providers._read import (
     ParamTable,
     as_int,
@@ -216,10 +216,9 @@ def plugin() -> ProviderPlugin | None:
             "AnthropicFoundry": "azure.ai.inference",
             "AsyncAnthropicFoundry": "azure.ai.inference",
         },
-        sentinel_types=_types(optional_attr("anthropic._types", "NotGiven"), optional_attr("anthropic._types", "Omit")),
-        sync_streams=_types(optional_attr("anthropic._streaming", "Stream")),
-        async_streams=_types(optional_attr("anthropic._streaming", "AsyncStream")),
-        response_wrappers=_types(
+        sync_streams=present_types(optional_attr("anthropic._streaming", "Stream")),
+        async_streams=present_types(optional_attr("anthropic._streaming", "AsyncStream")),
+        response_wrappers=present_types(
             optional_attr("anthropic._response", "BaseAPIResponse"),
             optional_attr("anthropic._legacy_response", "LegacyAPIResponse"),
         ),

@@ -15,7 +15,7 @@ from typing import Any
 from firsttoken import semconv
 from firsttoken.core.contract import RequestInfo, StreamRecorder
 from firsttoken.core.facts import CallFacts
-from firsttoken.core.plugin import ProviderPlugin, _types, optional_attr
+from firsttoken.core.plugin import ProviderPlugin, optional_attr, present_types
 from firsttoken.providers._read import (
     ParamTable,
     as_int,
@@ -312,10 +312,9 @@ def plugin() -> ProviderPlugin | None:
             "/embeddings": embeddings,
         },
         client_provider_names={"AzureOpenAI": "azure.ai.openai", "AsyncAzureOpenAI": "azure.ai.openai"},
-        sentinel_types=_types(optional_attr("openai._types", "NotGiven"), optional_attr("openai._types", "Omit")),
-        sync_streams=_types(optional_attr("openai._streaming", "Stream")),
-        async_streams=_types(optional_attr("openai._streaming", "AsyncStream")),
-        response_wrappers=_types(
+        sync_streams=present_types(optional_attr("openai._streaming", "Stream")),
+        async_streams=present_types(optional_attr("openai._streaming", "AsyncStream")),
+        response_wrappers=present_types(
             optional_attr("openai._response", "BaseAPIResponse"),
             optional_attr("openai._legacy_response", "LegacyAPIResponse"),
         ),
