@@ -253,3 +253,15 @@ async def test_parent_is_the_callers_span(flavor: Flavor, anth: Any, telemetry: 
     assert llm.parent is not None
     assert llm.parent.span_id == parent.get_span_context().span_id
     assert llm.context.trace_id == parent.get_span_context().trace_id
+
+
+async def test_reasoning_tokens(flavor: Flavor, oai: Any, telemetry: Telemetry, unique: str) -> None:
+    completion = await flavor.call(
+        oai.chat.completions.create,
+        model="gpt-5-mini",
+        messages=[{"role": "user", "content": f"{unique}think"}],
+        extra_headers={"x-fake-thinking": "37"},
+    )
+    reasoning = completion.usage.completion_tokens_details.reasoning_tokens
+    assert reasoning == 37
+    assert telemetry.one()["gen_ai.usage.reasoning.output_tokens"] == reasoning

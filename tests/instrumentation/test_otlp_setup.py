@@ -1,0 +1,68 @@
+"""With no OpenTelemetry configured, instrument() exports over OTLP/HTTP per the standard OTEL_* variables."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+_CHILD = textwrap.dedent(
+    """
+    import anthropic, firsttoken
+    from firsttoken.testing import FakeProviderServer
+    firsttoken.instrument()
+    with FakeProviderServer() as server, anthropic.Anthropic(api_key="k", base_url=server.anthropic_base_url) as c:
+        c.messages.create(model="claude-haiku-4-5", max_tokens=8, messages=[{"role": "user", "content": "x"}])
+    assert firsttoken.shutdown(5.0)
+    """
+)
+
+
+class _Receiver(BaseHTTPRequestHandler):
+    received: list[tuple[str, dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers.get("content-length", "0")))
+        self.received.append((self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(200)
+        self.send_header("content-type", "application/x-protobuf")
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+def test_default_providers_export_otlp_http_with_service_name_and_headers() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {
+            **os.environ,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
+            "OTEL_EXPORTER_OTLP_HEADERS": "x-team=voice",
+            "OTEL_SERVICE_NAME": "voice-agent",
+            "OTEL_METRICS_EXPORTER": "none",
+        }
+        result = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+    traces = [(h, b) for path, h, b in _Receiver.received if path == "/v1/traces"]
+    assert traces, _Receiver.received
+    headers, body = traces[0]
+    assert headers.get("x-team") == "voice"
+    assert headers.get("content-type") == "application/x-protobuf"
+    request = ExportTraceServiceRequest.FromString(body)
+    resource = {a.key: a.value.string_value for a in request.resource_spans[0].resource.attributes}
+    assert resource["service.name"] == "voice-agent"
+    spans = [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
+    assert [s.name for s in spans] == ["chat claude-haiku-4-5"]
