@@ -50,6 +50,24 @@ def _requested_schema(body: Mapping[str, Any]) -> Any:
     return mapping(fmt)
 
 
+# (field of the provider's usage object, CallFacts attribute); a field that is absent or None leaves the fact as is,
+# which is what a `message_delta` that repeats only some counts needs.
+_USAGE_COUNTS = (
+    ("cache_read_input_tokens", "cache_read"),
+    ("cache_creation_input_tokens", "cache_creation"),
+    ("output_tokens", "output_tokens"),
+)
+_CACHE_SPLIT_COUNTS = (("ephemeral_5m_input_tokens", "cache_5m"), ("ephemeral_1h_input_tokens", "cache_1h"))
+_OUTPUT_DETAIL_COUNTS = (("thinking_tokens", "reasoning_tokens"),)
+
+
+def _copy_counts(source: Any, fields: tuple[tuple[str, str], ...], facts: CallFacts) -> None:
+    for name, fact in fields:
+        value = getattr(source, name, None)
+        if type(value) is int:
+            setattr(facts, fact, value)
+
+
 def _apply_usage(usage: Any, facts: CallFacts, raw_input: int | None = None) -> int | None:
     """Fold an Anthropic usage object into facts; returns the provider's own input count (streams keep it, so a
     later `message_delta` that updates cache counts recomputes the total correctly)."""
@@ -58,28 +76,13 @@ def _apply_usage(usage: Any, facts: CallFacts, raw_input: int | None = None) -> 
     value = getattr(usage, "input_tokens", None)
     if type(value) is int:
         raw_input = value
-    value = getattr(usage, "cache_read_input_tokens", None)
-    if type(value) is int:
-        facts.cache_read = value
-    value = getattr(usage, "cache_creation_input_tokens", None)
-    if type(value) is int:
-        facts.cache_creation = value
+    _copy_counts(usage, _USAGE_COUNTS, facts)
     split = getattr(usage, "cache_creation", None)
     if split is not None:
-        value = getattr(split, "ephemeral_5m_input_tokens", None)
-        if type(value) is int:
-            facts.cache_5m = value
-        value = getattr(split, "ephemeral_1h_input_tokens", None)
-        if type(value) is int:
-            facts.cache_1h = value
-    value = getattr(usage, "output_tokens", None)
-    if type(value) is int:
-        facts.output_tokens = value
+        _copy_counts(split, _CACHE_SPLIT_COUNTS, facts)
     details = getattr(usage, "output_tokens_details", None)
     if details is not None:
-        value = getattr(details, "thinking_tokens", None)
-        if type(value) is int:
-            facts.reasoning_tokens = value
+        _copy_counts(details, _OUTPUT_DETAIL_COUNTS, facts)
     tier = getattr(usage, "service_tier", None)
     if type(tier) is str:
         facts.service_tier = tier
