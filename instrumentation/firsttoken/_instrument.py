@@ -129,8 +129,10 @@ def instrument(
         tracer = otel.tracer_provider.get_tracer("firsttoken", __version__)
         metrics_recorder = GenAIMetrics(otel.meter_provider) if otel.meter_provider is not None else None
         from firsttoken.content import content_stages
+        from firsttoken.validation.stages import validation_stage
 
         start_stages, end_stages = content_stages(settings)
+        end_stages = [validation_stage(), *end_stages]
         rt = Runtime(
             tracer=tracer,
             metrics=metrics_recorder,

@@ -36,7 +36,9 @@ class LLMCall:
         "_end_token",
         "_var_token",
         "endpoint",
+        "error_type",
         "facts",
+        "failed",
         "plugin",
         "provider",
         "request",
@@ -79,6 +81,8 @@ class LLMCall:
         self.facts = facts
         self.retries = 0
         self.throttled = False
+        self.failed = False
+        self.error_type: str | None = None
         # One-shot token: list.pop() is atomic under the GIL, so the span ends exactly once even if a close and a
         # finalizer race; cheaper than allocating a lock per call.
         self._end_token: list[None] = [None]
@@ -172,6 +176,8 @@ class LLMCall:
             attrs[semconv.THROTTLED] = True
         span = self.span
         rt = self.rt
+        self.failed = error is not None
+        self.error_type = error.error_type if error is not None else None
         if rt.end_stages:
             try:
                 rt.enrich_end(self, attrs)

@@ -7,6 +7,8 @@ is different from zero and is reported as missing, never estimated.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class CallFacts:
     """Mutable record of one call. Defaults live on the class, so creating one per call assigns nothing."""
@@ -24,8 +26,9 @@ class CallFacts:
     counted_tokens: int | None = None
     tool_names: tuple[str, ...] | list[str] = ()
     tool_ids: tuple[str, ...] | list[str] = ()
-    # Raw argument strings per tool call, in call order; a list only when something needs them (validation, content).
-    tool_arguments: list[str] | None = None
+    # Arguments per tool call, in call order: the raw JSON text (streams, OpenAI) or the decoded object (Anthropic
+    # responses); a list only when something needs them (validation, content capture).
+    tool_arguments: list[Any] | None = None
     # Output text fragments; a list only when content capture or structured-output validation needs them.
     output_parts: list[str] | None = None
     refusal: bool = False

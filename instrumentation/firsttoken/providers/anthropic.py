@@ -23,6 +23,7 @@ from firsttoken.providers._read import (
     request_params,
     tool_definitions,
 )
+from firsttoken.validation.structured import StructuredSpec
 
 _PARAMS = ParamTable(
     (
@@ -40,14 +41,17 @@ _PARAMS = ParamTable(
 _TOOL_BLOCKS = frozenset(("tool_use", "server_tool_use", "mcp_tool_use"))
 
 
-def _requested_schema(body: Mapping[str, Any]) -> Any:
-    """The output schema the request asked for: structured outputs (`output_config.format`, or the beta's
-    `output_format`), or None."""
+def _requested_schema(body: Mapping[str, Any]) -> StructuredSpec | None:
+    """What output shape the request asked for: structured outputs (`output_config.format`, or the beta's
+    `output_format`), or a forced tool (`tool_choice: {"type": "tool", "name": ...}`) used as a schema."""
     config = mapping(body.get("output_config"))
-    fmt = config.get("format") if config is not None else None
-    if fmt is None:
-        fmt = body.get("output_format")
-    return mapping(fmt)
+    fmt = mapping(config.get("format") if config is not None else body.get("output_format"))
+    if fmt is not None and fmt.get("type") == "json_schema":
+        return StructuredSpec("json_schema", fmt.get("schema"))
+    choice = mapping(body.get("tool_choice"))
+    if choice is not None and choice.get("type") == "tool" and isinstance(choice.get("name"), str):
+        return StructuredSpec("tool", tool_name=choice["name"])
+    return None
 
 
 # (field of the provider's usage object, CallFacts attribute); a field that is absent or None leaves the fact as is,
@@ -124,7 +128,7 @@ class MessagesEndpoint:
             elif kind in _TOOL_BLOCKS:
                 facts.add_tool_call(getattr(block, "name", None), getattr(block, "id", None))
                 if arguments is not None:
-                    arguments.append(_dump_json(getattr(block, "input", None)))
+                    arguments.append(getattr(block, "input", None))  # already decoded (a str if it was not JSON)
 
     def stream_recorder(self, facts: CallFacts) -> StreamRecorder:
         raw_input: int | None = None
@@ -188,15 +192,6 @@ class CountTokensEndpoint:
 
     def stream_recorder(self, facts: CallFacts) -> StreamRecorder:  # pragma: no cover - count_tokens never streams
         return lambda _event: None
-
-
-def _dump_json(value: Any) -> str:
-    import json
-
-    try:
-        return json.dumps(value, separators=(",", ":"), default=str)
-    except (TypeError, ValueError):
-        return ""
 
 
 def plugin() -> ProviderPlugin | None:

@@ -19,10 +19,12 @@ from firsttoken.core.plugin import ProviderPlugin, optional_attr, present_types
 from firsttoken.providers._read import (
     ParamTable,
     as_int,
+    mapping,
     mark_content_chunk,
     request_params,
     tool_definitions,
 )
+from firsttoken.validation.structured import StructuredSpec
 
 _CHAT_PARAMS = ParamTable(
     (
@@ -93,11 +95,31 @@ def _apply_responses_usage(usage: Any, facts: CallFacts) -> None:
         facts.reasoning_tokens = as_int(getattr(out_details, "reasoning_tokens", None))
 
 
-def _chat_schema(body: Mapping[str, Any]) -> Any:
-    fmt = body.get("response_format")
-    if isinstance(fmt, Mapping) and fmt.get("type") in ("json_schema", "json_object"):
-        return fmt
+def _format_spec(fmt: Mapping[str, Any] | None, schema: Any) -> StructuredSpec | None:
+    kind = fmt.get("type") if fmt is not None else None
+    if kind == "json_schema":
+        return StructuredSpec("json_schema", schema)
+    if kind == "json_object":
+        return StructuredSpec("json_object")
     return None
+
+
+def _forced_tool(body: Mapping[str, Any]) -> StructuredSpec | None:
+    """A forced function call used as a schema: `{"type": "function", "function": {"name": ...}}` (Chat) or
+    `{"type": "function", "name": ...}` (Responses)."""
+    choice = mapping(body.get("tool_choice"))
+    if choice is None or choice.get("type") != "function":
+        return None
+    function = mapping(choice.get("function"))
+    name = (function if function is not None else choice).get("name")
+    return StructuredSpec("tool", tool_name=name) if isinstance(name, str) else None
+
+
+def _chat_schema(body: Mapping[str, Any]) -> StructuredSpec | None:
+    fmt = mapping(body.get("response_format"))
+    json_schema = mapping(fmt.get("json_schema")) if fmt is not None else None
+    spec = _format_spec(fmt, json_schema.get("schema") if json_schema is not None else None)
+    return spec or _forced_tool(body)
 
 
 class ChatCompletionsEndpoint:
@@ -191,12 +213,11 @@ class ChatCompletionsEndpoint:
         return record
 
 
-def _responses_schema(body: Mapping[str, Any]) -> Any:
-    text = body.get("text")
-    fmt = text.get("format") if isinstance(text, Mapping) else None
-    if isinstance(fmt, Mapping) and fmt.get("type") in ("json_schema", "json_object"):
-        return fmt
-    return None
+def _responses_schema(body: Mapping[str, Any]) -> StructuredSpec | None:
+    text = mapping(body.get("text"))
+    fmt = mapping(text.get("format")) if text is not None else None
+    spec = _format_spec(fmt, fmt.get("schema") if fmt is not None else None)
+    return spec or _forced_tool(body)
 
 
 _INCOMPLETE_REASONS = {"max_output_tokens": "length", "content_filter": "content_filter"}

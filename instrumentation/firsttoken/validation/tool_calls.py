@@ -1,0 +1,72 @@
+"""Were the model's tool calls well-formed? Arguments must be JSON and satisfy the tool's input schema."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from firsttoken.validation.schemas import SchemaError, SchemaValidators
+
+
+def tool_schemas(tools: Sequence[Any]) -> dict[str, Any]:
+    """name -> input schema for function tools in any request shape: Anthropic (`input_schema`), OpenAI Chat
+    (`function.parameters`) and Responses (`parameters`). Server tools (web search, ...) map to None."""
+    schemas: dict[str, Any] = {}
+    for tool in tools:
+        if not isinstance(tool, Mapping):
+            continue
+        function = tool.get("function")
+        if isinstance(function, Mapping):
+            name, schema = function.get("name"), function.get("parameters")
+        else:
+            name = tool.get("name")
+            schema = tool.get("input_schema", tool.get("parameters"))
+        if isinstance(name, str):
+            schemas[name] = schema if isinstance(schema, Mapping) else None
+    return schemas
+
+
+def parse_arguments(raw: Any) -> tuple[bool, Any]:
+    """(parsed, value): raw argument text as JSON; an already-decoded object passes through; "" means no arguments."""
+    if isinstance(raw, str):
+        if not raw.strip():
+            return True, {}
+        try:
+            return True, json.loads(raw)
+        except ValueError:
+            return False, None
+    return True, raw
+
+
+def arguments_valid(raw: Any, schema: Any, validators: SchemaValidators) -> bool:
+    """False when the arguments are not JSON or fail the schema. A schema that cannot be compiled is not held
+    against the model."""
+    parsed, value = parse_arguments(raw)
+    if not parsed:
+        return False
+    if schema is None:
+        return True
+    validator = validators.validator(schema)
+    if validator is None:
+        return True
+    try:
+        SchemaValidators.check(validator, value)
+    except SchemaError:
+        return False
+    return True
+
+
+def check_tool_calls(
+    names: Sequence[str], arguments: Sequence[Any], tools: Sequence[Any] | None, validators: SchemaValidators
+) -> tuple[bool, ...]:
+    """Per tool call, in order: were its arguments valid? Calls whose arguments were not received count as valid
+    (nothing to hold against the model)."""
+    schemas = tool_schemas(tools) if tools else {}
+    verdicts = []
+    for index, name in enumerate(names):
+        if index >= len(arguments):
+            verdicts.append(True)
+            continue
+        verdicts.append(arguments_valid(arguments[index], schemas.get(name), validators))
+    return tuple(verdicts)
