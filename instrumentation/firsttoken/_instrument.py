@@ -129,10 +129,15 @@ def instrument(
         tracer = otel.tracer_provider.get_tracer("firsttoken", __version__)
         metrics_recorder = GenAIMetrics(otel.meter_provider) if otel.meter_provider is not None else None
         from firsttoken.content import content_stages
+        from firsttoken.tasks import task_stages
+        from firsttoken.tools import inference_stage
         from firsttoken.validation.stages import validation_stage
 
         start_stages, end_stages = content_stages(settings)
-        end_stages = [validation_stage(), *end_stages]
+        task_start, task_end = task_stages()
+        start_stages = [task_start, inference_stage(), *start_stages]
+        # Order matters: validation, then (cost, when priced) and the task rollup that reads it.
+        end_stages = [validation_stage(), *end_stages, task_end]
         rt = Runtime(
             tracer=tracer,
             metrics=metrics_recorder,

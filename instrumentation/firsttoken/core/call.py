@@ -48,6 +48,7 @@ class LLMCall:
         "span",
         "start_ns",
         "t0",
+        "task",
         "throttled",
     )
 
@@ -83,6 +84,7 @@ class LLMCall:
         self.throttled = False
         self.failed = False
         self.error_type: str | None = None
+        self.task: Any = None  # the firsttoken task this call runs in, set by the task stage
         # One-shot token: list.pop() is atomic under the GIL, so the span ends exactly once even if a close and a
         # finalizer race; cheaper than allocating a lock per call.
         self._end_token: list[None] = [None]

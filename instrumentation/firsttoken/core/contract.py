@@ -24,7 +24,7 @@ StreamRecorder = Callable[[Any], None]
 class RequestInfo:
     """What the request asked for, read once when the call starts."""
 
-    __slots__ = ("attributes", "content", "model", "stream", "structured", "tools")
+    __slots__ = ("attributes", "content", "messages", "model", "stream", "structured", "tools")
 
     def __init__(
         self,
@@ -35,6 +35,7 @@ class RequestInfo:
         tools: Any = None,
         structured: Any = None,
         content: Mapping[str, Any] | None = None,
+        messages: Any = None,
     ) -> None:
         self.model = model
         self.attributes = attributes
@@ -44,6 +45,8 @@ class RequestInfo:
         self.structured = structured
         # The request body, kept only when content capture is on.
         self.content = content
+        # The conversation sent (a list, by reference; never a one-shot iterable), for tool-outcome inference.
+        self.messages = messages
 
 
 class Endpoint(Protocol):

@@ -108,6 +108,7 @@ class MessagesEndpoint:
             tools=tool_definitions(body),
             structured=_requested_schema(body),
             content=body if keep_content else None,
+            messages=messages if type(messages := body.get("messages")) is list else None,
         )
 
     def read_response(self, message: Any, facts: CallFacts) -> None:
