@@ -18,10 +18,16 @@ import wrapt
 from firsttoken import config
 from firsttoken._otel_setup import Providers, bounded_shutdown, register_atexit, resolve_providers
 from firsttoken._version import __version__
+from firsttoken.content import content_stages
 from firsttoken.core import hooks
 from firsttoken.core.metrics import GenAIMetrics
 from firsttoken.core.plugin import ProviderPlugin
 from firsttoken.core.runtime import Runtime, Stage
+from firsttoken.cost import cost_stage
+from firsttoken.pricing import Pricer, load_pricing
+from firsttoken.tasks import task_stages
+from firsttoken.tools import inference_stage
+from firsttoken.validation.stages import validation_stage
 
 logger = logging.getLogger("firsttoken")
 
@@ -104,6 +110,7 @@ def instrument(
     providers: Iterable[str] | None = None,
     content_max_chars: int | None = None,
     shutdown_timeout_s: float | None = None,
+    pricing: Any = None,
     extra_start_stages: Iterable[Stage] = (),
     extra_end_stages: Iterable[Stage] = (),
 ) -> None:
@@ -111,7 +118,8 @@ def instrument(
 
     With no `tracer_provider`/`meter_provider` given and none configured globally, OTLP providers are created from the
     standard `OTEL_*` variables and registered globally. A setting firsttoken cannot use raises `ConfigError`
-    naming it.
+    naming it. `pricing` takes negotiated prices (a dict, a JSON/TOML file path, or `PricingOverrides`; default: the
+    file named by FIRSTTOKEN_PRICING_FILE); a bad one raises `PricingConfigError` naming the file and key.
     """
     global _state
     with _lock:
@@ -125,19 +133,17 @@ def instrument(
             providers=providers,
             shutdown_timeout_s=shutdown_timeout_s,
         )
+        pricer = Pricer(load_pricing(pricing))  # a bad override fails here, before anything is installed
+        pricer.preload()
         otel = resolve_providers(tracer_provider, meter_provider, want_metrics=settings.metrics)
         tracer = otel.tracer_provider.get_tracer("firsttoken", __version__)
         metrics_recorder = GenAIMetrics(otel.meter_provider) if otel.meter_provider is not None else None
-        from firsttoken.content import content_stages
-        from firsttoken.tasks import task_stages
-        from firsttoken.tools import inference_stage
-        from firsttoken.validation.stages import validation_stage
 
         start_stages, end_stages = content_stages(settings)
         task_start, task_end = task_stages()
         start_stages = [task_start, inference_stage(), *start_stages]
-        # Order matters: validation, then (cost, when priced) and the task rollup that reads it.
-        end_stages = [validation_stage(), *end_stages, task_end]
+        # Order matters: the task rollup reads the cost.
+        end_stages = [validation_stage(), cost_stage(pricer), *end_stages, task_end]
         rt = Runtime(
             tracer=tracer,
             metrics=metrics_recorder,
