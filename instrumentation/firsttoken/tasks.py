@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextvars
 import functools
-import inspect
 import threading
 import uuid
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from firsttoken import semconv
+from firsttoken._scoped import wrap_in_scope
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -224,33 +224,7 @@ class task:
 
     def __call__(self, fn: F) -> F:
         name, agent, attrs = self.name, self.agent, self.attributes
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                scope = _Scope(name, agent, attrs)
-                try:
-                    result = await fn(*args, **kwargs)
-                except BaseException as exc:
-                    scope.close(exc)
-                    raise
-                scope.close(None)
-                return result
-
-            return run_async  # type: ignore[return-value]
-
-        @functools.wraps(fn)
-        def run(*args: Any, **kwargs: Any) -> Any:
-            scope = _Scope(name, agent, attrs)
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:
-                scope.close(exc)
-                raise
-            scope.close(None)
-            return result
-
-        return run  # type: ignore[return-value]
+        return wrap_in_scope(fn, lambda: _Scope(name, agent, attrs))
 
 
 def in_context(fn: F) -> F:

@@ -15,8 +15,6 @@ Outcomes count toward the enclosing task's `firsttoken.task.tool_calls` / `tool_
 from __future__ import annotations
 
 import contextvars
-import functools
-import inspect
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -28,6 +26,7 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
 from firsttoken import semconv
+from firsttoken._scoped import wrap_in_scope
 from firsttoken.tasks import CURRENT_TASK, _tracer
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -138,33 +137,7 @@ class tool:
 
     def __call__(self, fn: F) -> F:
         name, call_id = self.name, self.call_id
-        if inspect.iscoroutinefunction(fn):
-
-            @functools.wraps(fn)
-            async def run_async(*args: Any, **kwargs: Any) -> Any:
-                run = ToolRun(name, call_id)
-                try:
-                    result = await fn(*args, **kwargs)
-                except BaseException as exc:
-                    run.close(exc)
-                    raise
-                run.close(None)
-                return result
-
-            return run_async  # type: ignore[return-value]
-
-        @functools.wraps(fn)
-        def run_sync(*args: Any, **kwargs: Any) -> Any:
-            run = ToolRun(name, call_id)
-            try:
-                result = fn(*args, **kwargs)
-            except BaseException as exc:
-                run.close(exc)
-                raise
-            run.close(None)
-            return result
-
-        return run_sync  # type: ignore[return-value]
+        return wrap_in_scope(fn, lambda: ToolRun(name, call_id))
 
 
 def _get(obj: Any, key: str) -> Any:
