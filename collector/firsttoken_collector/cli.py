@@ -1,8 +1,8 @@
 """The `firsttoken` command.
 
 Subcommands are looked up lazily, so `firsttoken fake-provider` works on the base install (standard library only)
-and the collector's heavier dependencies load only for the commands that need them. Built so far: `fake-provider`.
-The collector, `db migrate`, `report`, `export` and `demo` arrive with their issues (see the README's status).
+and the collector's heavier dependencies load only for the commands that need them. Built so far: `collector`,
+`db migrate`, `prices sync`, `fake-provider`; `report`, `export` and `demo` arrive with issue 6.
 """
 
 from __future__ import annotations
@@ -20,7 +20,28 @@ def _fake_provider(argv: list[str]) -> int:
     return run(argv)
 
 
+def _collector(argv: list[str]) -> int:
+    from firsttoken_collector.collector_cli import run_collector
+
+    return run_collector(argv)
+
+
+def _db(argv: list[str]) -> int:
+    from firsttoken_collector.collector_cli import run_db
+
+    return run_db(argv)
+
+
+def _prices(argv: list[str]) -> int:
+    from firsttoken_collector.collector_cli import run_prices
+
+    return run_prices(argv)
+
+
 COMMANDS: dict[str, tuple[str, Command]] = {
+    "collector": ("receive OTLP (HTTP :4318, gRPC :4317) and store it in ClickHouse", _collector),
+    "db": ("manage the ClickHouse schema (`db migrate`)", _db),
+    "prices": ("load genai-prices data into ClickHouse (`prices sync`)", _prices),
     "fake-provider": ("serve a local fake of the Anthropic and OpenAI APIs", _fake_provider),
 }
 

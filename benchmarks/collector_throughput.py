@@ -1,0 +1,286 @@
+"""Collector throughput: OTLP/HTTP into embedded ClickHouse, with realistic LLM spans (~30 attributes each).
+
+What it prints, all measured in this run on this machine:
+- ceilings: bare protobuf parse of the requests; our decode (parse + rows + JSON encoding); a bare
+  clickhouse-connect insert of the same rows into chDB (its own temporary directory, with the same schema);
+- capacity: the collector (a separate process, as deployed) driven closed-loop by sender threads: sustained spans/s
+  *stored* (rows that reached ClickHouse, from the collector's own /metrics), p50/p99 request latency;
+- 2x overload: open-loop senders offering twice that capacity for the same duration: stored spans/s, the share of
+  requests pushed back (429/503 with Retry-After), p99 latency of accepted requests, and the collector's peak RSS
+  (VmHWM) against its RSS at the end of the capacity phase: bounded memory means the overload phase does not grow it.
+
+Run: python benchmarks/collector_throughput.py [--seconds 20] [--spans-per-request 512] [--senders 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from firsttoken_collector.otlp.decode import decode_request
+from firsttoken_collector.synthetic import trace_request
+from firsttoken_collector.tables import INSERT_COLUMNS, OTEL_TRACES
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _payloads(count: int, spans: int) -> list[bytes]:
+    rng = random.Random(7)
+    return [trace_request(rng, spans, service="bench")[0].SerializeToString() for _ in range(count)]
+
+
+def ceiling_parse(payloads: list[bytes], spans: int) -> float:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    started = time.perf_counter()
+    rounds = 0
+    while time.perf_counter() - started < 2.0:
+        for payload in payloads:
+            ExportTraceServiceRequest.FromString(payload)
+        rounds += 1
+    return rounds * len(payloads) * spans / (time.perf_counter() - started)
+
+
+def ceiling_decode(payloads: list[bytes], spans: int) -> float:
+    started = time.perf_counter()
+    rounds = 0
+    while time.perf_counter() - started < 3.0:
+        for payload in payloads:
+            decode_request("traces", payload, "application/x-protobuf")
+        rounds += 1
+    return rounds * len(payloads) * spans / (time.perf_counter() - started)
+
+
+def ceiling_insert(payloads: list[bytes], spans: int, workdir: Path) -> float:
+    """Bare insert of the same rows, same schema (migrations included, so the materialized views run too)."""
+    code = f"""
+import sys, time
+sys.path.insert(0, {str(ROOT)!r})
+from benchmarks.collector_throughput import _payloads
+from firsttoken_collector.otlp.decode import decode_request
+from firsttoken_collector.schema import migrate
+from firsttoken_collector.tables import INSERT_COLUMNS, OTEL_TRACES
+import clickhouse_connect
+client = clickhouse_connect.get_client(dsn="chdb://{workdir / "bare"}")
+migrate(client, database="firsttoken")
+payloads = _payloads({len(payloads)}, {spans})
+blocks = [decode_request("traces", p, "application/x-protobuf")[0].blocks[OTEL_TRACES].data for p in payloads]
+data = b"".join(blocks)
+rows = {len(payloads) * spans}
+best = 0.0
+for attempt in range(3):
+    started = time.perf_counter()
+    client.raw_insert("firsttoken.otel_traces", list(INSERT_COLUMNS[OTEL_TRACES]), insert_block=data,
+                      fmt="JSONCompactEachRow")
+    best = max(best, rows / (time.perf_counter() - started))
+print(best)
+client.close()
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)  # noqa: S603
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+# ---- the collector under load --------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(port: int, path: str) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()
+
+
+def _written_rows(port: int) -> float:
+    _, text = _get(port, "/metrics")
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith("firsttoken_collector_written_rows_total") and 'table="otel_traces"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def _rss_kib(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return 0
+
+
+class Load:
+    """Sender threads posting pre-serialized requests; closed loop (`rate=None`) or paced to `rate` requests/s."""
+
+    def __init__(self, port: int, payloads: list[bytes], senders: int, rate: float | None) -> None:
+        self.port = port
+        self.payloads = payloads
+        self.senders = senders
+        self.rate = rate
+        self.latencies: list[float] = []
+        self.statuses: dict[int, int] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    def _sender(self, index: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        interval = self.senders / self.rate if self.rate else 0.0
+        next_at = time.perf_counter() + index * (interval / max(1, self.senders))
+        i = index
+        try:
+            while not self._stop.is_set():
+                if interval:
+                    delay = next_at - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                    next_at += interval
+                payload = self.payloads[i % len(self.payloads)]
+                i += self.senders
+                started = time.perf_counter()
+                try:
+                    connection.request(
+                        "POST", "/v1/traces", body=payload, headers={"Content-Type": "application/x-protobuf"}
+                    )
+                    response = connection.getresponse()
+                    response.read()
+                    status = response.status
+                except OSError:
+                    connection.close()
+                    connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+                    status = 0
+                elapsed = time.perf_counter() - started
+                with self._lock:
+                    self.statuses[status] = self.statuses.get(status, 0) + 1
+                    if status == 200:
+                        self.latencies.append(elapsed)
+        finally:
+            connection.close()
+
+    def run(self, seconds: float) -> None:
+        threads = [threading.Thread(target=self._sender, args=(i,), daemon=True) for i in range(self.senders)]
+        for thread in threads:
+            thread.start()
+        time.sleep(seconds)
+        self._stop.set()
+        for thread in threads:
+            thread.join(30)
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _phase(port: int, payloads: list[bytes], senders: int, rate: float | None, seconds: float) -> dict[str, float]:
+    before = _written_rows(port)
+    started = time.perf_counter()
+    load = Load(port, payloads, senders, rate)
+    load.run(seconds)
+    elapsed = time.perf_counter() - started
+    after = _written_rows(port)
+    total = sum(load.statuses.values())
+    pushed_back = sum(n for status, n in load.statuses.items() if status in (429, 503))
+    return {
+        "stored_spans_per_s": (after - before) / elapsed,
+        "requests_per_s": total / elapsed,
+        "accepted_per_s": load.statuses.get(200, 0) / elapsed,
+        "pushed_back_share": pushed_back / total if total else 0.0,
+        "errors": sum(n for status, n in load.statuses.items() if status not in (200, 429, 503)),
+        "p50_ms": _pct(load.latencies, 0.50) * 1000,
+        "p99_ms": _pct(load.latencies, 0.99) * 1000,
+    }
+
+
+def run_collector_phases(payloads: list[bytes], spans: int, senders: int, seconds: float, workdir: Path) -> None:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "FIRSTTOKEN_QUEUE_MAX_BYTES": str(128 << 20),
+        "FIRSTTOKEN_WAL_FSYNC": os.environ.get("FIRSTTOKEN_WAL_FSYNC", "1"),
+    }
+    log = open(workdir / "collector.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "firsttoken_collector.cli", "collector", "--data-dir", str(workdir / "data"),
+         "--port", str(port), "--grpc-port", "-1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if _get(port, "/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise SystemExit("collector did not start: " + (workdir / "collector.log").read_text()[-2000:])
+            time.sleep(0.2)
+        _phase(port, payloads, senders, None, 3.0)  # warm-up
+        capacity = _phase(port, payloads, senders, None, seconds)
+        rss_after_capacity = _rss_kib(process.pid, "VmRSS")
+        offered = 2 * capacity["stored_spans_per_s"] / spans  # requests/s at twice what it sustained
+        overload = _phase(port, payloads, senders * 2, offered, seconds)
+        peak = _rss_kib(process.pid, "VmHWM")
+        rss_end = _rss_kib(process.pid, "VmRSS")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(60)
+        log.close()
+
+    print("\n== collector (separate process), OTLP/HTTP protobuf, embedded ClickHouse")
+    print(f"closed loop, {senders} senders      : {capacity['stored_spans_per_s']:10,.0f} spans/s stored, "
+          f"p50 {capacity['p50_ms']:.1f} ms, p99 {capacity['p99_ms']:.1f} ms, "
+          f"pushed back {capacity['pushed_back_share']:.1%}, errors {capacity['errors']:.0f}")
+    print(f"2x overload (offered {offered * spans:,.0f}/s): {overload['stored_spans_per_s']:10,.0f} spans/s stored, "
+          f"p50 {overload['p50_ms']:.1f} ms, p99 {overload['p99_ms']:.1f} ms (accepted requests), "
+          f"pushed back {overload['pushed_back_share']:.1%}, errors {overload['errors']:.0f}")
+    print(f"collector RSS: {rss_after_capacity / 1024:.0f} MiB after the capacity phase, "
+          f"{rss_end / 1024:.0f} MiB after overload, peak (VmHWM) {peak / 1024:.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--spans-per-request", type=int, default=512)
+    parser.add_argument("--senders", type=int, default=3)
+    parser.add_argument("--requests", type=int, default=40, help="distinct pre-built requests cycled by senders")
+    args = parser.parse_args()
+    spans = args.spans_per_request
+    payloads = _payloads(args.requests, spans)
+    attributes = 30
+    print(f"requests: {spans} LLM spans each (~{attributes} attributes), {len(payloads[0]) / 1024:.0f} KiB protobuf")
+    workdir = Path(tempfile.mkdtemp(prefix="ft-bench-"))
+    try:
+        parse = ceiling_parse(payloads, spans)
+        decode = ceiling_decode(payloads, spans)
+        insert = ceiling_insert(payloads, spans, workdir)
+        print("\n== ceilings, measured in this run")
+        print(f"bare protobuf parse               : {parse:10,.0f} spans/s (one core)")
+        print(f"our decode (parse + rows + JSON)  : {decode:10,.0f} spans/s (one core)")
+        print(f"bare chDB insert, same rows/schema: {insert:10,.0f} rows/s (otel_traces + its materialized views)")
+        run_collector_phases(payloads, spans, args.senders, args.seconds, workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    _ = statistics, INSERT_COLUMNS, OTEL_TRACES
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""`firsttoken collector`, `firsttoken db migrate`, `firsttoken prices sync`: argument parsing and exit codes.
+
+Exit codes: 0 ok, 2 bad usage or configuration (the message names the setting), 3 stopped with data left in the
+write-ahead log (replayed at the next start), 4 ClickHouse unreachable or refused the statement.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from firsttoken_collector.config import CollectorConfigError, load_config
+
+EXIT_CONFIG = 2
+EXIT_UNDRAINED = 3
+EXIT_CLICKHOUSE = 4
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clickhouse-url",
+        help="http(s)://user:pass@host:port/db (default: embedded chDB; env FIRSTTOKEN_CLICKHOUSE_URL)",
+    )
+    parser.add_argument("--data-dir", help="write-ahead log and embedded ClickHouse (env FIRSTTOKEN_DATA_DIR)")
+    parser.add_argument("--database", help="ClickHouse database (default firsttoken; env FIRSTTOKEN_DATABASE)")
+
+
+def _setup_logging(verbose: bool = False) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def run_collector(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="firsttoken collector", description="Receive OTLP and store it in ClickHouse."
+    )
+    _common(parser)
+    parser.add_argument("--host", help="bind address (default 127.0.0.1; env FIRSTTOKEN_COLLECTOR_HOST)")
+    parser.add_argument("--port", type=int, dest="http_port", help="OTLP/HTTP port (default 4318; 0 picks a free one)")
+    parser.add_argument("--grpc-port", type=int, help="OTLP/gRPC port (default 4317; -1 disables gRPC)")
+    parser.add_argument(
+        "--insecure", action="store_true", help="allow a non-loopback bind without FIRSTTOKEN_COLLECTOR_TOKEN"
+    )
+    parser.add_argument("--ttl-days", type=int, help="keep data this many days (applied by migrations)")
+    parser.add_argument("--no-migrate", action="store_true", help="do not apply schema migrations at start")
+    parser.add_argument("--grace", type=float, default=10.0, help="seconds to flush on SIGTERM (default 10)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        config = load_config(
+            clickhouse_url=args.clickhouse_url,
+            data_dir=args.data_dir,
+            database=args.database,
+            host=args.host,
+            http_port=args.http_port,
+            grpc_port=args.grpc_port,
+            insecure=args.insecure or None,
+            ttl_days=args.ttl_days,
+            no_migrate=args.no_migrate or None,
+        )
+    except CollectorConfigError as exc:
+        print(f"firsttoken collector: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    from firsttoken_collector.app import Collector
+
+    try:
+        return Collector(config).serve_forever(grace=args.grace)
+    except CollectorConfigError as exc:
+        print(f"firsttoken collector: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except OSError as exc:
+        print(f"firsttoken collector: cannot start: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def run_db(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="firsttoken db", description="Manage the ClickHouse schema.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    migrate_parser = sub.add_parser("migrate", help="apply versioned schema migrations (idempotent)")
+    _common(migrate_parser)
+    migrate_parser.add_argument("--cluster", help="ON CLUSTER name: Replicated engines and Distributed tables")
+    migrate_parser.add_argument("--ttl-days", type=int, help="keep data this many days")
+    migrate_parser.add_argument("--print", action="store_true", dest="print_only", help="print the SQL, run nothing")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(clickhouse_url=args.clickhouse_url, data_dir=args.data_dir, database=args.database)
+    except CollectorConfigError as exc:
+        print(f"firsttoken db migrate: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    from firsttoken_collector.schema import MigrationChecksumError, migrate, render
+
+    database = config.clickhouse.database
+    ttl_days = args.ttl_days if args.ttl_days is not None else config.ttl_days
+    if args.print_only:
+        print(render(database=database, ttl_days=ttl_days, cluster=args.cluster))
+        return 0
+    from firsttoken_collector.storage import connect
+
+    try:
+        client = connect(config.clickhouse)
+    except Exception as exc:
+        print(
+            f"firsttoken db migrate: cannot reach ClickHouse ({config.clickhouse.describe()}): {exc}", file=sys.stderr
+        )
+        return EXIT_CLICKHOUSE
+    try:
+        applied = migrate(client, database=database, ttl_days=ttl_days, cluster=args.cluster)
+    except (MigrationChecksumError, ValueError) as exc:
+        print(f"firsttoken db migrate: {exc}", file=sys.stderr)
+        return EXIT_CLICKHOUSE
+    except Exception as exc:
+        print(f"firsttoken db migrate: ClickHouse refused a migration: {exc}", file=sys.stderr)
+        return EXIT_CLICKHOUSE
+    finally:
+        client.close()
+    print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "schema is up to date")
+    return 0
+
+
+def run_prices(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="firsttoken prices", description="Price data in ClickHouse.")
+    sub = parser.add_subparsers(dest="action", required=True)
+    sync_parser = sub.add_parser("sync", help="reload the prices table from the installed genai-prices data")
+    _common(sync_parser)
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(clickhouse_url=args.clickhouse_url, data_dir=args.data_dir, database=args.database)
+    except CollectorConfigError as exc:
+        print(f"firsttoken prices sync: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    from firsttoken_collector.schema.prices import sync_prices
+    from firsttoken_collector.storage import connect
+
+    try:
+        client = connect(config.clickhouse)
+        try:
+            rows = sync_prices(client, config.clickhouse.database)
+        finally:
+            client.close()
+    except Exception as exc:
+        print(f"firsttoken prices sync: {exc}", file=sys.stderr)
+        return EXIT_CLICKHOUSE
+    print(f"loaded {rows} price rows into {config.clickhouse.database}.prices")
+    return 0

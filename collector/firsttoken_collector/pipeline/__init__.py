@@ -1,0 +1,1 @@
+"""From an accepted OTLP request to rows in ClickHouse: write-ahead log, bounded queue, batching writer."""

@@ -1,0 +1,33 @@
+"""The contract between the receivers (HTTP, gRPC) and the pipeline behind them."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from firsttoken_collector.otlp.decoded import Decoded
+
+
+class Backpressure(Exception):
+    """The pipeline cannot take the request now; the client should retry after `retry_after` seconds.
+
+    `status` is the HTTP status to answer (429 when the in-memory queue is full, 503 when ClickHouse is down and the
+    spill is full or the collector is shutting down); gRPC answers UNAVAILABLE with RetryInfo either way.
+    """
+
+    def __init__(self, status: int, retry_after: float, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.retry_after = retry_after
+        self.reason = reason
+
+
+class Sink(Protocol):
+    def accept(self, decoded: Decoded, payload: bytes) -> None:
+        """Take a decoded request. Returns only once it is durable (safe to acknowledge); raises Backpressure.
+
+        `payload` is the request as OTLP protobuf bytes (re-serialized for JSON requests), which is what the
+        write-ahead log keeps and replays.
+        """
+
+    def ready(self) -> bool:
+        """Whether the collector can currently accept data (for /readyz)."""

@@ -1,0 +1,72 @@
+"""What both receivers do with an export request once its body is in hand: decode, hand to the sink, count.
+
+Keeping this in one place means HTTP and gRPC acknowledge exactly the same way: a request is acknowledged only after
+`sink.accept` returned (the data is durable), it is decoded once and accepted once, and the self-metrics agree.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from google.protobuf.message import Message
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
+from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from firsttoken_collector.otlp.decode import decode_request
+from firsttoken_collector.otlp.decoded import Decoded, Signal
+from firsttoken_collector.pipeline.sink import Sink
+from firsttoken_collector.selfmetrics import SelfMetrics
+
+RECEIVED = "firsttoken_collector_received_items_total"
+REJECTED = "firsttoken_collector_rejected_items_total"
+REQUESTS = "firsttoken_collector_requests_total"
+REQUEST_DURATION = "firsttoken_collector_request_duration_seconds"
+
+
+def export_response(decoded: Decoded) -> Message:
+    """The Export*ServiceResponse: empty on full success, partial_success when items were rejected."""
+    response: Message
+    if decoded.signal == "traces":
+        traces = ExportTraceServiceResponse()
+        if decoded.rejected or decoded.error_message:
+            traces.partial_success.rejected_spans = decoded.rejected
+            traces.partial_success.error_message = decoded.error_message
+        response = traces
+    elif decoded.signal == "metrics":
+        metrics = ExportMetricsServiceResponse()
+        if decoded.rejected or decoded.error_message:
+            metrics.partial_success.rejected_data_points = decoded.rejected
+            metrics.partial_success.error_message = decoded.error_message
+        response = metrics
+    else:
+        logs = ExportLogsServiceResponse()
+        if decoded.rejected or decoded.error_message:
+            logs.partial_success.rejected_log_records = decoded.rejected
+            logs.partial_success.error_message = decoded.error_message
+        response = logs
+    return response
+
+
+def retry_after_seconds(retry_after: float) -> int:
+    """Retry-After must be whole seconds; round up so the client never comes back too early, and at least 1."""
+    return max(1, math.ceil(retry_after))
+
+
+@dataclass
+class Exporter:
+    """Decode a request and hand it to the sink (raises MalformedRequest, Backpressure, or whatever the sink raised)."""
+
+    sink: Sink
+    metrics: SelfMetrics
+
+    def export(self, signal: Signal, body: bytes, content_type: str) -> Decoded:
+        decoded, payload = decode_request(signal, body, content_type)
+        if decoded.accepted or decoded.rows:
+            self.sink.accept(decoded, payload)
+        if decoded.accepted:
+            self.metrics.inc(RECEIVED, decoded.accepted, signal=signal)
+        if decoded.rejected:
+            self.metrics.inc(REJECTED, decoded.rejected, signal=signal, reason="invalid_item")
+        return decoded

@@ -1,0 +1,186 @@
+"""Migrations against real chDB: idempotence, checksums, exporter DDL, TTL, and the cluster rendering."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from firsttoken_collector.schema import MigrationChecksumError, migrate, render
+from firsttoken_collector.schema.render import SchemaConfigError, SchemaOptions
+from firsttoken_collector.tables import INSERT_COLUMNS
+
+# The package re-exports the function `migrate`, which shadows the submodule of the same name.
+migrate_module = importlib.import_module("firsttoken_collector.schema.migrate")
+
+DB = "firsttoken"
+
+# The exporter's otel_traces (exporter/clickhouseexporter sqltemplates/traces_table.sql).
+EXPORTER_TRACES = [
+    ("Timestamp", "DateTime64(9)"),
+    ("TraceId", "String"),
+    ("SpanId", "String"),
+    ("ParentSpanId", "String"),
+    ("TraceState", "String"),
+    ("SpanName", "LowCardinality(String)"),
+    ("SpanKind", "LowCardinality(String)"),
+    ("ServiceName", "LowCardinality(String)"),
+    ("ResourceAttributes", "Map(LowCardinality(String), String)"),
+    ("ScopeName", "String"),
+    ("ScopeVersion", "String"),
+    ("SpanAttributes", "Map(LowCardinality(String), String)"),
+    ("Duration", "UInt64"),
+    ("StatusCode", "LowCardinality(String)"),
+    ("StatusMessage", "String"),
+    ("Events.Timestamp", "Array(DateTime64(9))"),
+    ("Events.Name", "Array(LowCardinality(String))"),
+    ("Events.Attributes", "Array(Map(LowCardinality(String), String))"),
+    ("Links.TraceId", "Array(String)"),
+    ("Links.SpanId", "Array(String)"),
+    ("Links.TraceState", "Array(String)"),
+    ("Links.Attributes", "Array(Map(LowCardinality(String), String))"),
+]
+
+ALL_TABLES = {
+    "otel_traces",
+    "otel_traces_trace_id_ts",
+    "otel_logs",
+    "otel_metrics_gauge",
+    "otel_metrics_sum",
+    "otel_metrics_histogram",
+    "otel_metrics_exp_histogram",
+    "otel_metrics_summary",
+    "prices",
+    "llm_calls",
+    "tool_calls",
+    "tasks",
+    "llm_calls_1m",
+}
+
+
+def _rows(client: Any, sql: str) -> list[tuple[Any, ...]]:
+    return list(client.query(sql).result_rows)
+
+
+def test_migrate_twice_applies_nothing_the_second_time(ch_client: Any) -> None:
+    first = migrate(ch_client, database=DB, ttl_days=7)
+    assert first[0] == "0001_otel_traces"
+    assert len(first) == len(migrate_module.load_migrations())
+    assert migrate(ch_client, database=DB, ttl_days=7) == []
+    tables = {row[0] for row in _rows(ch_client, f"SELECT name FROM system.tables WHERE database = '{DB}'")}
+    assert tables >= ALL_TABLES
+    assert {"llm_calls_mv", "tool_calls_mv", "tasks_mv", "llm_calls_1m_mv", "otel_traces_trace_id_ts_mv"} <= tables
+    recorded = _rows(ch_client, f"SELECT version, name FROM {DB}.schema_migrations FINAL ORDER BY version")
+    assert [f"{v:04d}_{n}" for v, n in recorded] == first
+    assert _rows(ch_client, f"SELECT count() > 1000 FROM {DB}.prices")[0][0]
+
+
+def test_changed_applied_migration_is_refused_by_version(ch_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    migrate(ch_client, database=DB)
+    original = migrate_module.load_migrations
+
+    def edited() -> list[migrate_module.Migration]:
+        migrations = original()
+        migrations[2] = replace(migrations[2], template=migrations[2].template + "\n-- edited\n")
+        return migrations
+
+    monkeypatch.setattr(migrate_module, "load_migrations", edited)
+    with pytest.raises(MigrationChecksumError, match="0003_otel_logs"):
+        migrate(ch_client, database=DB)
+
+
+def test_otel_traces_matches_the_exporter(ch_client: Any) -> None:
+    migrate(ch_client, database=DB)
+    columns = _rows(
+        ch_client,
+        f"SELECT name, type FROM system.columns WHERE database = '{DB}' AND table = 'otel_traces' ORDER BY position",
+    )
+    assert columns == EXPORTER_TRACES
+    sorting_key, partition_key, engine = _rows(
+        ch_client,
+        "SELECT sorting_key, partition_key, engine FROM system.tables "
+        f"WHERE database = '{DB}' AND name = 'otel_traces'",
+    )[0]
+    assert sorting_key == "ServiceName, SpanName, toDateTime(Timestamp)"
+    assert partition_key == "toDate(Timestamp)"
+    assert engine == "MergeTree"
+    lookup = _rows(
+        ch_client,
+        f"SELECT name, type FROM system.columns WHERE database = '{DB}' AND table = 'otel_traces_trace_id_ts' "
+        "ORDER BY position",
+    )
+    assert lookup == [("TraceId", "String"), ("Start", "DateTime"), ("End", "DateTime")]
+
+
+def test_insert_columns_of_the_collector_exist_in_every_exporter_table(ch_client: Any) -> None:
+    migrate(ch_client, database=DB)
+    for table, columns in INSERT_COLUMNS.items():
+        existing = [
+            row[0]
+            for row in _rows(
+                ch_client,
+                f"SELECT name FROM system.columns WHERE database = '{DB}' AND table = '{table}' ORDER BY position",
+            )
+        ]
+        assert [c for c in existing if c in columns] == list(columns), table
+
+
+def test_every_inserted_table_has_ttl_and_a_dedup_window(ch_client: Any) -> None:
+    migrate(ch_client, database=DB, ttl_days=9)
+    for table in ALL_TABLES - {"prices"}:
+        ddl = _rows(ch_client, f"SHOW CREATE TABLE {DB}.{table}")[0][0]
+        assert "toIntervalDay(9)" in ddl, table
+        assert "non_replicated_deduplication_window = 1000" in ddl, table
+    assert "non_replicated_deduplication_window = 1000" in _rows(ch_client, f"SHOW CREATE TABLE {DB}.prices")[0][0]
+
+
+def test_ttl_zero_keeps_data_forever() -> None:
+    assert "toIntervalDay" not in render(ttl_days=0)
+    assert "toIntervalDay(30)" in render()
+
+
+@pytest.mark.parametrize("bad", ["fo-o", "1abc", "a b", "x`; DROP TABLE y", ""])
+def test_identifiers_from_config_are_validated(bad: str) -> None:
+    with pytest.raises(SchemaConfigError):
+        render(database=bad)
+    with pytest.raises(SchemaConfigError):
+        render(cluster=bad)
+
+
+def test_negative_ttl_is_refused() -> None:
+    with pytest.raises(SchemaConfigError):
+        SchemaOptions(ttl_days=-1)
+
+
+def test_cluster_rendering() -> None:
+    sql = render(database="obs", cluster="prod", ttl_days=14)
+    statements = [s for s in sql.split(";\n") if s.strip() and not s.strip().startswith("--")]
+    creates = [s for s in statements if "CREATE" in s]
+    assert creates
+    assert all("ON CLUSTER `prod`" in s for s in creates)
+    assert "CREATE TABLE IF NOT EXISTS `obs`.`otel_traces_local` ON CLUSTER `prod`" in sql
+    assert "ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/{table}', '{replica}')" in sql
+    assert "ENGINE = MergeTree()" not in sql
+    assert (
+        "CREATE TABLE IF NOT EXISTS `obs`.`otel_traces` ON CLUSTER `prod` AS `obs`.`otel_traces_local` "
+        "ENGINE = Distributed(`prod`, `obs`, `otel_traces_local`, cityHash64(TraceId))"
+    ) in sql
+    assert "ReplicatedAggregatingMergeTree(" in sql
+    # Views read and write local tables on each shard; prices are one full replica set across shards.
+    assert "TO `obs`.`llm_calls_local`" in sql
+    assert "FROM `obs`.`otel_traces_local`" in sql
+    assert "ReplicatedMergeTree('/clickhouse/tables/all/{database}/{table}', '{replica}')" in sql
+    assert "`obs`.`prices_local`" not in sql
+    assert "replicated_deduplication_window = 1000" in sql
+    assert "non_replicated" not in sql
+    assert "toIntervalDay(14)" in sql
+
+
+def test_single_node_rendering_has_no_cluster_artifacts() -> None:
+    sql = render()
+    assert "ON CLUSTER" not in sql
+    assert "_local" not in sql
+    assert "Distributed" not in sql
+    assert "Replicated" not in sql
