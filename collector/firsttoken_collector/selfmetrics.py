@@ -51,6 +51,11 @@ METRICS: tuple[MetricSpec, ...] = (
     MetricSpec(_PREFIX + "spill_bytes", "gauge", "Bytes in the on-disk spill waiting for ClickHouse."),
     MetricSpec(_PREFIX + "insert_duration_seconds", "histogram", "Time per ClickHouse insert.", ("table",)),
     MetricSpec(_PREFIX + "clickhouse_errors_total", "counter", "Failed ClickHouse inserts and queries."),
+    MetricSpec(
+        _PREFIX + "quarantined_requests_total",
+        "counter",
+        "Acknowledged requests ClickHouse refused outright, kept in the quarantine directory.",
+    ),
     MetricSpec(_PREFIX + "request_duration_seconds", "histogram", "Time to answer an export request.", ("transport",)),
 )
 

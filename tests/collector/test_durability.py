@@ -305,3 +305,41 @@ def test_sigkill_mid_load_then_restart_stores_every_acknowledged_span_exactly_on
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(30) == 0
+
+
+class PoisonStore(ClickHouseWriter):
+    """Real embedded ClickHouse, except that it refuses any block containing a marker, as it would refuse rows it
+    cannot parse (a data error: retrying the same rows can never succeed)."""
+
+    def insert(self, table: str, columns: tuple[str, ...], data: bytes, token: str) -> None:
+        if b"poison-service" in data:
+            raise RuntimeError(
+                "Code: 27. DB::Exception: Cannot parse input: expected ']' (CANNOT_PARSE_INPUT_ASSERTION_FAILED)"
+            )
+        super().insert(table, columns, data, token)
+
+
+def test_rows_clickhouse_refuses_are_quarantined_and_the_rest_stored(tmp_path: Path) -> None:
+    store = PoisonStore(ClickHouseTarget(embedded_path=tmp_path / "clickhouse"), database="firsttoken")
+    migrate(store.client(), database="firsttoken")
+    try:
+        metrics = SelfMetrics()
+        pipeline = _pipeline(tmp_path, store)
+        pipeline._writer._metrics = metrics  # noqa: SLF001 - observe the counter
+        rng = random.Random(5)
+        good = _send(pipeline, rng, 30)
+        request, _ = trace_request(rng, 10, service="poison-service")
+        decoded, payload = decode_request("traces", request.SerializeToString(), "application/x-protobuf")
+        pipeline.accept(decoded, payload)
+        good += _send(pipeline, rng, 30)
+        assert pipeline.wait_idle(30)
+        assert _span_counts(store) == (len(good), len(good), len(good))
+        kept = sorted(p.name for p in (tmp_path / "quarantine").iterdir())
+        assert len(kept) == 2
+        assert kept[0].endswith(".traces.error.txt")
+        assert kept[1].endswith(".traces.pb")
+        assert (tmp_path / "quarantine" / kept[1]).read_bytes() == payload
+        assert metrics.value("firsttoken_collector_quarantined_requests_total") == 1
+        pipeline.close()
+    finally:
+        store.close()
