@@ -316,6 +316,11 @@ FROM (
         toFloat64OrNull(a['firsttoken.cost.cache_read_usd']) AS span_cache_read_cost,
         toFloat64OrNull(a['firsttoken.cost.cache_write_usd']) AS span_cache_write_cost,
         toFloat64OrNull(a['gen_ai.usage.cost']) AS openlit_cost,
+        -- Only spans that were not priced where they were made look up a price: the join hands every matching row
+        -- its provider's whole rule list, which is most of this view's cost. firsttoken's own spans were priced
+        -- (or found unpriceable, `firsttoken.cost.priced=false`) by the SDK from the same genai-prices data.
+        if(span_cost IS NULL AND ifNull(openlit_cost, 0) <= 0 AND a['firsttoken.cost.priced'] = '',
+            price_provider, '') AS price_join_key,
         a['gen_ai.response.finish_reasons'] AS finish_reasons_raw,
         multiIf(
             startsWith(finish_reasons_raw, '['), JSONExtract(finish_reasons_raw, 'Array(String)')[1],
@@ -379,5 +384,5 @@ LEFT JOIN (
     FROM {{shared_table prices}}
     WHERE version = (SELECT max(version) FROM {{shared_table prices}})
     GROUP BY provider_id
-) AS p ON c.price_provider = p.provider_id
+) AS p ON c.price_join_key = p.provider_id
 );
