@@ -88,7 +88,7 @@ for attempt in range(3):
 print(best)
 client.close()
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)  # noqa: S603
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -217,10 +217,23 @@ def run_collector_phases(payloads: list[bytes], spans: int, senders: int, second
         "FIRSTTOKEN_WAL_FSYNC": os.environ.get("FIRSTTOKEN_WAL_FSYNC", "1"),
     }
     log = open(workdir / "collector.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "firsttoken_collector.cli", "collector", "--data-dir", str(workdir / "data"),
-         "--port", str(port), "--grpc-port", "-1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log,
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "firsttoken_collector.cli",
+            "collector",
+            "--data-dir",
+            str(workdir / "data"),
+            "--port",
+            str(port),
+            "--grpc-port",
+            "-1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
     )
     try:
         deadline = time.monotonic() + 60
@@ -246,14 +259,20 @@ def run_collector_phases(payloads: list[bytes], spans: int, senders: int, second
         log.close()
 
     print("\n== collector (separate process), OTLP/HTTP protobuf, embedded ClickHouse")
-    print(f"closed loop, {senders} senders      : {capacity['stored_spans_per_s']:10,.0f} spans/s stored, "
-          f"p50 {capacity['p50_ms']:.1f} ms, p99 {capacity['p99_ms']:.1f} ms, "
-          f"pushed back {capacity['pushed_back_share']:.1%}, errors {capacity['errors']:.0f}")
-    print(f"2x overload (offered {offered * spans:,.0f}/s): {overload['stored_spans_per_s']:10,.0f} spans/s stored, "
-          f"p50 {overload['p50_ms']:.1f} ms, p99 {overload['p99_ms']:.1f} ms (accepted requests), "
-          f"pushed back {overload['pushed_back_share']:.1%}, errors {overload['errors']:.0f}")
-    print(f"collector RSS: {rss_after_capacity / 1024:.0f} MiB after the capacity phase, "
-          f"{rss_end / 1024:.0f} MiB after overload, peak (VmHWM) {peak / 1024:.0f} MiB")
+    print(
+        f"closed loop, {senders} senders      : {capacity['stored_spans_per_s']:10,.0f} spans/s stored, "
+        f"p50 {capacity['p50_ms']:.1f} ms, p99 {capacity['p99_ms']:.1f} ms, "
+        f"pushed back {capacity['pushed_back_share']:.1%}, errors {capacity['errors']:.0f}"
+    )
+    print(
+        f"2x overload (offered {offered * spans:,.0f}/s): {overload['stored_spans_per_s']:10,.0f} spans/s stored, "
+        f"p50 {overload['p50_ms']:.1f} ms, p99 {overload['p99_ms']:.1f} ms (accepted requests), "
+        f"pushed back {overload['pushed_back_share']:.1%}, errors {overload['errors']:.0f}"
+    )
+    print(
+        f"collector RSS: {rss_after_capacity / 1024:.0f} MiB after the capacity phase, "
+        f"{rss_end / 1024:.0f} MiB after overload, peak (VmHWM) {peak / 1024:.0f} MiB"
+    )
 
 
 def main() -> None:

@@ -76,7 +76,7 @@ def _number(value: float) -> str:
 
 
 def _labels(names: tuple[str, ...], values: LabelKey, extra: str = "") -> str:
-    parts = [f'{name}="{_escape(value)}"' for name, value in zip(names, values)]
+    parts = [f'{name}="{_escape(value)}"' for name, value in zip(names, values, strict=True)]
     if extra:
         parts.append(extra)
     return "{" + ",".join(parts) + "}" if parts else ""
@@ -161,7 +161,7 @@ class SelfMetrics:
                     continue
                 for key, histogram in sorted(self._histograms[name].items()):
                     cumulative = 0
-                    for bound, count in zip(spec.buckets, histogram.counts):
+                    for bound, count in zip(spec.buckets, histogram.counts, strict=True):
                         cumulative += count
                         le = f'le="{_number(bound)}"'
                         lines.append(f"{name}_bucket{_labels(spec.labels, key, le)} {cumulative}")

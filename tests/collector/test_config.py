@@ -69,7 +69,7 @@ def test_bad_settings_name_themselves(tmp_path: Path, env: dict[str, str], setti
 
 def test_a_data_dir_that_is_a_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("x")
-    with pytest.raises(CollectorConfigError, match="^FIRSTTOKEN_DATA_DIR: .* not a directory"):
+    with pytest.raises(CollectorConfigError, match=r"^FIRSTTOKEN_DATA_DIR: .* not a directory"):
         load_config(env={"FIRSTTOKEN_DATA_DIR": str(tmp_path / "file")})
 
 

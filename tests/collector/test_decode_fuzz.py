@@ -20,7 +20,8 @@ TRACES_DDL = """CREATE TABLE otel_traces (
     ServiceName LowCardinality(String), ResourceAttributes Map(LowCardinality(String), String),
     ScopeName String, ScopeVersion String, SpanAttributes Map(LowCardinality(String), String),
     Duration UInt64, StatusCode LowCardinality(String), StatusMessage String,
-    Events Nested (Timestamp DateTime64(9), Name LowCardinality(String), Attributes Map(LowCardinality(String), String)),
+    Events Nested (Timestamp DateTime64(9), Name LowCardinality(String),
+        Attributes Map(LowCardinality(String), String)),
     Links Nested (TraceId String, SpanId String, TraceState String, Attributes Map(LowCardinality(String), String))
 ) ENGINE = MergeTree PARTITION BY toDate(Timestamp) ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))"""
 

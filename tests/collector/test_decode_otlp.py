@@ -184,7 +184,9 @@ def test_json_accepts_snake_case_numbers_and_ignores_unknown_fields() -> None:
     ).encode()
     decoded, _ = decode_request("traces", body, "application/json")
     (row,) = rows(decoded.blocks["otel_traces"].data)
-    assert row[1] == TRACE_ID.hex() and row[6] == "Server" and row[12] == 1
+    assert row[1] == TRACE_ID.hex()
+    assert row[6] == "Server"
+    assert row[12] == 1
 
 
 def test_partial_success_rejects_unstorable_spans_and_keeps_the_rest() -> None:
@@ -266,19 +268,26 @@ def test_metrics_fill_all_five_tables_with_exemplars() -> None:
     summary_point.quantile_values.add(quantile=0.5, value=0.4)
     scope_metrics.metrics.add(name="no data")
     decoded = decode_protobuf("metrics", request.SerializeToString())
-    assert decoded.accepted == 5 and decoded.rejected == 0
+    assert decoded.accepted == 5
+    assert decoded.rejected == 0
     tables = {table: rows(block.data) for table, block in decoded.blocks.items()}
     gauge_row = dict(zip(INSERT_COLUMNS["otel_metrics_gauge"], tables["otel_metrics_gauge"][0], strict=True))
-    assert gauge_row["Value"] == 7.0 and gauge_row["ServiceName"] == "svc"
+    assert gauge_row["Value"] == 7.0
+    assert gauge_row["ServiceName"] == "svc"
     assert gauge_row["Exemplars.Value"] == [1.5, 2.0]
     assert gauge_row["Exemplars.TraceId"] == [TRACE_ID.hex(), "0" * 32]
     sum_row = dict(zip(INSERT_COLUMNS["otel_metrics_sum"], tables["otel_metrics_sum"][0], strict=True))
-    assert sum_row["Value"] == math.inf and sum_row["IsMonotonic"] is True and sum_row["AggregationTemporality"] == 2
+    assert sum_row["Value"] == math.inf
+    assert sum_row["IsMonotonic"] is True
+    assert sum_row["AggregationTemporality"] == 2
     hist_row = dict(zip(INSERT_COLUMNS["otel_metrics_histogram"], tables["otel_metrics_histogram"][0], strict=True))
-    assert hist_row["BucketCounts"] == [1, 2] and hist_row["Min"] == 0.1
+    assert hist_row["BucketCounts"] == [1, 2]
+    assert hist_row["Min"] == 0.1
     exp_columns = INSERT_COLUMNS["otel_metrics_exp_histogram"]
     exp_row = dict(zip(exp_columns, tables["otel_metrics_exp_histogram"][0], strict=True))
-    assert exp_row["Scale"] == -1 and exp_row["PositiveOffset"] == -2 and exp_row["PositiveBucketCounts"] == [1]
+    assert exp_row["Scale"] == -1
+    assert exp_row["PositiveOffset"] == -2
+    assert exp_row["PositiveBucketCounts"] == [1]
     summary_row = dict(zip(INSERT_COLUMNS["otel_metrics_summary"], tables["otel_metrics_summary"][0], strict=True))
     assert summary_row["ValueAtQuantiles.Quantile"] == [0.5]
 
@@ -304,6 +313,8 @@ def test_log_rows_match_the_exporter_layout() -> None:
     assert (decoded.accepted, decoded.rejected) == (1, 1)
     row = dict(zip(INSERT_COLUMNS["otel_logs"], rows(decoded.blocks["otel_logs"].data)[0], strict=True))
     assert row["Timestamp"] == "0000000001.000000001"
-    assert row["TraceFlags"] == 1 and row["SeverityNumber"] == 17
-    assert row["Body"] == '{"m":"x"}' and row["EventName"] == "gen_ai.choice"
+    assert row["TraceFlags"] == 1
+    assert row["SeverityNumber"] == 17
+    assert row["Body"] == '{"m":"x"}'
+    assert row["EventName"] == "gen_ai.choice"
     assert (row["ResourceSchemaUrl"], row["ScopeSchemaUrl"], row["ScopeName"]) == ("r", "s", "sc")

@@ -325,7 +325,7 @@ def test_rows_clickhouse_refuses_are_quarantined_and_the_rest_stored(tmp_path: P
     try:
         metrics = SelfMetrics()
         pipeline = _pipeline(tmp_path, store)
-        pipeline._writer._metrics = metrics  # noqa: SLF001 - observe the counter
+        pipeline._writer._metrics = metrics
         rng = random.Random(5)
         good = _send(pipeline, rng, 30)
         request, _ = trace_request(rng, 10, service="poison-service")

@@ -61,8 +61,15 @@ def test_peer_spans_land_in_llm_calls_with_tokens_and_cost(
     collector: Collector, fake: FakeProviderServer, mode: str
 ) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "ANTHROPIC_OPEN"))}
-    done = subprocess.run(  # noqa: S603
-        [sys.executable, "-m", "tests.collector.peer_workload", mode, fake.url, f"http://127.0.0.1:{collector.http_port}"],
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tests.collector.peer_workload",
+            mode,
+            fake.url,
+            f"http://127.0.0.1:{collector.http_port}",
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,

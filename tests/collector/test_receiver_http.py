@@ -4,36 +4,69 @@ from __future__ import annotations
 
 import gzip
 import http.client
+import io
+import json
+import socket
+import threading
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 import pytest
+from google.protobuf import json_format
 from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from firsttoken_collector.otlp.decoded import Decoded
 from firsttoken_collector.pipeline.sink import Backpressure
 from firsttoken_collector.receivers.http import OtlpHttpServer
 from firsttoken_collector.selfmetrics import SelfMetrics
+from firsttoken_collector.tables import INSERT_COLUMNS
 
-from .test_decode_otlp import one_span_request
+from .test_decode_otlp import kv, one_span_request, rows
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 
 
 class FakeSink:
+    """Records what it accepted; raises the queued `failures` (one per call) first, then `pushback` if set."""
+
     def __init__(self) -> None:
         self.accepted: list[tuple[Decoded, bytes]] = []
         self.pushback: Backpressure | None = None
+        self.failures: list[Exception] = []
+        self.calls: list[float] = []
         self.is_ready = True
+        self._lock = threading.Lock()
 
     def accept(self, decoded: Decoded, payload: bytes) -> None:
-        if self.pushback is not None:
-            raise self.pushback
-        self.accepted.append((decoded, payload))
+        with self._lock:
+            self.calls.append(time.monotonic())
+            if self.failures:
+                raise self.failures.pop(0)
+            if self.pushback is not None:
+                raise self.pushback
+            self.accepted.append((decoded, payload))
 
     def ready(self) -> bool:
         return self.is_ready
+
+
+def sdk_spans(count: int = 1) -> Sequence[ReadableSpan]:
+    """Real SDK spans (as a BatchSpanProcessor would hand them to an exporter)."""
+    memory = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("firsttoken.test", "0.1")
+    for index in range(count):
+        with tracer.start_as_current_span(f"chat claude {index}") as span:
+            span.set_attribute("gen_ai.request.model", "claude-haiku-4-5")
+    provider.shutdown()
+    return memory.get_finished_spans()
 
 
 @pytest.fixture
@@ -58,10 +91,23 @@ def post(
     all_headers = {**PROTOBUF, **(headers or {})}
     if auth:
         all_headers.setdefault("Authorization", "Bearer s3cret")
-    connection.request("POST", path, body=body, headers=all_headers)
-    response = connection.getresponse()
-    data = response.read()
-    connection.close()
+    try:
+        connection.request("POST", path, body=body, headers=all_headers)
+        response = connection.getresponse()
+        data = response.read()
+    finally:
+        connection.close()
+    return response.status, dict(response.getheaders()), data
+
+
+def get(server: OtlpHttpServer, path: str, auth: bool = True) -> tuple[int, dict[str, str], bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Authorization": "Bearer s3cret"} if auth else {})
+        response = connection.getresponse()
+        data = response.read()
+    finally:
+        connection.close()
     return response.status, dict(response.getheaders()), data
 
 
@@ -70,24 +116,29 @@ def test_protobuf_export_is_accepted_and_answered_with_an_empty_response(
 ) -> None:
     body = one_span_request().SerializeToString()
     status, headers, data = post(server, "/v1/traces", body)
-    assert status == 200 and headers["Content-Type"] == "application/x-protobuf"
+    assert status == 200
+    assert headers["Content-Type"] == "application/x-protobuf"
     assert ExportTraceServiceResponse.FromString(data) == ExportTraceServiceResponse()
-    assert sink.accepted[0][1] == body and sink.accepted[0][0].accepted == 1
+    assert sink.accepted[0][1] == body
+    assert sink.accepted[0][0].accepted == 1
 
 
 def test_gzip_body_is_decompressed(server: OtlpHttpServer, sink: FakeSink) -> None:
     body = one_span_request().SerializeToString()
     status, _, _ = post(server, "/v1/traces", gzip.compress(body), {"Content-Encoding": "gzip"})
-    assert status == 200 and sink.accepted[0][1] == body
+    assert status == 200
+    assert sink.accepted[0][1] == body
 
 
 @pytest.mark.slow
 def test_gzip_bomb_is_refused_with_413(server: OtlpHttpServer, sink: FakeSink) -> None:
     compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
     chunk = bytes(1024 * 1024)
-    bomb = b"".join(compressor.compress(chunk) for _ in range(1024)) + compressor.flush()  # 1 GiB of zeros
+    bomb = b"".join(compressor.compress(chunk) for _ in range(256)) + compressor.flush()  # 256 MiB of zeros
+    assert len(bomb) < 1024 * 1024  # under the limit compressed: only the inflation can trip it
     status, _, data = post(server, "/v1/traces", bomb, {"Content-Encoding": "gzip"})
-    assert status == 413 and "exceeds" in Status.FromString(data).message
+    assert status == 413
+    assert "exceeds" in Status.FromString(data).message
     assert not sink.accepted
 
 
@@ -119,38 +170,41 @@ def test_content_length_over_the_limit_is_413_without_reading(server: OtlpHttpSe
     connection.putheader("Authorization", "Bearer s3cret")
     connection.putheader("Content-Length", str(10 * 1024 * 1024 * 1024))
     connection.endheaders()
-    assert connection.getresponse().status == 413
+    response = connection.getresponse()
+    response.read()
     connection.close()
+    assert response.status == 413
 
 
 def test_backpressure_answers_its_status_with_retry_after(server: OtlpHttpServer, sink: FakeSink) -> None:
     sink.pushback = Backpressure(429, 1.2, "queue full")
     status, headers, data = post(server, "/v1/traces", one_span_request().SerializeToString())
-    assert status == 429 and headers["Retry-After"] == "2"
+    assert status == 429
+    assert headers["Retry-After"] == "2"
     assert Status.FromString(data).message == "queue full"
 
 
 def test_health_readiness_and_metrics(server: OtlpHttpServer, sink: FakeSink) -> None:
-    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    connection.request("GET", "/healthz")
-    assert connection.getresponse().read() == b"ok\n"
+    assert get(server, "/healthz", auth=False)[2] == b"ok\n"
+    assert get(server, "/readyz")[0] == 200
+    assert get(server, "/readyz", auth=False)[0] == 401
+    assert get(server, "/metrics", auth=False)[0] == 401
     sink.is_ready = False
-    connection.request("GET", "/readyz", headers={"Authorization": "Bearer s3cret"})
-    response = connection.getresponse()
-    response.read()
-    assert response.status == 503
-    post(server, "/v1/traces", one_span_request().SerializeToString())
-    connection.request("GET", "/metrics", headers={"Authorization": "Bearer s3cret"})
-    text = connection.getresponse().read().decode()
-    assert 'firsttoken_collector_requests_total{transport="http",signal="traces",code="200"} 1' in text
-    assert 'firsttoken_collector_received_items_total{signal="traces"} 1' in text
-    connection.close()
+    assert get(server, "/readyz")[0] == 503
+    # the metrics are updated before the answer is written: no race with a client reading them right after
+    for _ in range(20):
+        post(server, "/v1/traces", one_span_request().SerializeToString())
+        status, headers, data = get(server, "/metrics")
+        text = data.decode()
+        assert 'firsttoken_collector_requests_total{transport="http",signal="traces",code="200"} ' in text
+    assert status == 200
+    assert headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert 'firsttoken_collector_requests_total{transport="http",signal="traces",code="200"} 20' in text
+    assert 'firsttoken_collector_received_items_total{signal="traces"} 20' in text
 
 
 def test_official_http_exporter_succeeds(server: OtlpHttpServer, sink: FakeSink) -> None:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
     exporter = OTLPSpanExporter(endpoint=f"{server.endpoint}/v1/traces", headers={"Authorization": "Bearer s3cret"})
     provider = TracerProvider()
@@ -160,3 +214,253 @@ def test_official_http_exporter_succeeds(server: OtlpHttpServer, sink: FakeSink)
     provider.shutdown()
     assert sink.accepted
     assert sink.accepted[0][0].accepted == 1
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_official_http_exporter_backs_off_on_retry_after_and_retries(
+    server: OtlpHttpServer, sink: FakeSink, status: int
+) -> None:
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    sink.failures.append(Backpressure(status, 1.0, "busy"))
+    exporter = OTLPSpanExporter(
+        endpoint=f"{server.endpoint}/v1/traces", headers={"Authorization": "Bearer s3cret"}, timeout=10
+    )
+    try:
+        result = exporter.export(sdk_spans(2))
+    finally:
+        exporter.shutdown()
+    assert result is SpanExportResult.SUCCESS
+    assert len(sink.calls) == 2
+    assert sink.calls[1] - sink.calls[0] >= 0.9  # Retry-After: 1 honoured (not the exporter's own 1 s +-20% jitter)
+    assert sink.accepted[0][0].accepted == 2
+
+
+def test_invalid_utf8_in_a_string_field_is_400_with_a_status_body(server: OtlpHttpServer, sink: FakeSink) -> None:
+    good = one_span_request(name="ab").SerializeToString()
+    bad = good.replace(b"\x2a\x02ab", b"\x2a\x02\xc3\x28")
+    assert bad != good
+    status, headers, data = post(server, "/v1/traces", bad)
+    assert status == 400
+    assert headers["Content-Type"] == "application/x-protobuf"
+    answer = Status.FromString(data)
+    assert answer.code == 3  # INVALID_ARGUMENT
+    assert "not a valid protobuf" in answer.message
+    assert not sink.accepted
+
+
+def test_json_errors_answer_a_json_status(server: OtlpHttpServer) -> None:
+    status, headers, data = post(server, "/v1/traces", b"{", {"Content-Type": "application/json"})
+    assert status == 400
+    assert headers["Content-Type"] == "application/json"
+    assert json.loads(data)["code"] == 3
+
+
+def test_a_span_with_ten_thousand_attributes_is_stored_whole(server: OtlpHttpServer, sink: FakeSink) -> None:
+    request = one_span_request()
+    request.resource_spans[0].scope_spans[0].spans[0].attributes.extend(
+        kv(f"k{i}", AnyValue(int_value=i)) for i in range(10_000)
+    )
+    status, _, _ = post(server, "/v1/traces", request.SerializeToString())
+    assert status == 200
+    (row,) = rows(sink.accepted[0][0].blocks["otel_traces"].data)
+    attributes = dict(zip(INSERT_COLUMNS["otel_traces"], row, strict=True))["SpanAttributes"]
+    assert isinstance(attributes, dict)
+    assert len(attributes) == 10_000
+    assert attributes["k9999"] == "9999"
+
+
+def test_an_unexpected_sink_error_is_500_and_the_server_keeps_serving(server: OtlpHttpServer, sink: FakeSink) -> None:
+    sink.failures.append(RuntimeError("disk on fire"))
+    status, _, data = post(server, "/v1/traces", one_span_request().SerializeToString())
+    assert status == 500
+    answer = Status.FromString(data)
+    assert answer.code == 13  # INTERNAL
+    assert "disk on fire" not in answer.message  # internals are logged, not sent
+    assert post(server, "/v1/traces", one_span_request().SerializeToString())[0] == 200
+    assert len(sink.accepted) == 1
+    assert 'code="500"} 1' in get(server, "/metrics")[2].decode()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected", "allow"),
+    [
+        ("GET", "/v1/traces", 405, "POST"),
+        ("GET", "/v1/query", 405, "POST"),
+        ("PUT", "/v1/traces", 405, "GET, POST"),
+        ("DELETE", "/v1/logs", 405, "GET, POST"),
+        ("POST", "/healthz", 405, "GET"),
+        ("GET", "/v1/nope", 404, None),
+        ("GET", "/", 404, None),
+        ("POST", "/v1/nope", 404, None),
+    ],
+)
+def test_wrong_methods_and_unknown_paths(
+    server: OtlpHttpServer, method: str, path: str, expected: int, allow: str | None
+) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request(method, path, body=b"", headers={"Authorization": "Bearer s3cret", **PROTOBUF})
+        response = connection.getresponse()
+        data = response.read()
+        assert response.status == expected
+        assert response.getheader("Allow") == allow
+        answer = (
+            json_format.Parse(data, Status())
+            if response.getheader("Content-Type") == "application/json"
+            else Status.FromString(data)
+        )
+        assert answer.code == (5 if expected == 404 else 12)  # NOT_FOUND, UNIMPLEMENTED
+        # the connection is still usable afterwards (keep-alive)
+        connection.request("GET", "/healthz")
+        assert connection.getresponse().read() == b"ok\n"
+    finally:
+        connection.close()
+
+
+@pytest.fixture
+def query_server(sink: FakeSink) -> Iterator[tuple[OtlpHttpServer, list[bytes]]]:
+    seen: list[bytes] = []
+
+    def handler(body: bytes) -> tuple[int, str, bytes]:
+        seen.append(body)
+        return 202, "application/json", b'{"rows": []}'
+
+    receiver = OtlpHttpServer(
+        sink, SelfMetrics(), port=0, max_request_bytes=1024, token="s3cret", query_handler=handler
+    )
+    receiver.start()
+    try:
+        yield receiver, seen
+    finally:
+        receiver.stop()
+
+
+def test_query_route_calls_its_handler_behind_the_token(query_server: tuple[OtlpHttpServer, list[bytes]]) -> None:
+    server, seen = query_server
+    json_type = {"Content-Type": "application/json"}
+    status, headers, data = post(server, "/v1/query", b'{"sql": "SELECT 1"}', json_type)
+    assert (status, headers["Content-Type"], data) == (202, "application/json", b'{"rows": []}')
+    assert seen == [b'{"sql": "SELECT 1"}']
+    assert post(server, "/v1/query", b"{}", json_type, auth=False)[0] == 401
+    assert post(server, "/v1/query", b"{}", {**json_type, "Authorization": "Bearer nope"})[0] == 401
+    assert post(server, "/v1/query", b"x" * 2048, json_type)[0] == 413  # the size limit applies to queries too
+    assert len(seen) == 1
+
+
+def test_query_route_without_a_handler_is_404(server: OtlpHttpServer) -> None:
+    assert post(server, "/v1/query", b"{}", {"Content-Type": "application/json"})[0] == 404
+    assert post(server, "/v1/query", b"{}", {"Content-Type": "application/json"}, auth=False)[0] == 401
+
+
+class _Recorded:
+    """Enough of a socket for http.client.HTTPResponse to parse a recorded answer."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def makefile(self, mode: str) -> io.BytesIO:
+        return io.BytesIO(self._data)
+
+
+def raw_exchange(server: OtlpHttpServer, head: bytes, body: bytes) -> tuple[int, bytes]:
+    """Send a hand-made request (then end the stream, so a truncated body is seen as such); the answer's status
+    code and body."""
+    received = bytearray()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        try:
+            sock.sendall(head + body)
+            sock.shutdown(socket.SHUT_WR)
+        except OSError:  # the server answered and closed before reading everything (e.g. 413)
+            pass
+        try:
+            while chunk := sock.recv(65536):
+                received += chunk
+        except ConnectionResetError:
+            pass
+    response = http.client.HTTPResponse(_Recorded(bytes(received)))  # type: ignore[arg-type]
+    response.begin()
+    return response.status, response.read()
+
+
+def chunked(data: bytes, size: int = 1000) -> bytes:
+    pieces = [data[i : i + size] for i in range(0, len(data), size)]
+    return b"".join(b"%x;ext=1\r\n%s\r\n" % (len(piece), piece) for piece in pieces) + b"0\r\nX-Trailer: 1\r\n\r\n"
+
+
+CHUNKED_HEAD = (
+    b"POST /v1/traces HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-protobuf\r\n"
+    b"Authorization: Bearer s3cret\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
+)
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_chunked_body_is_accepted(server: OtlpHttpServer, sink: FakeSink, compress: bool) -> None:
+    request = one_span_request()
+    request.resource_spans[0].scope_spans[0].spans[0].attributes.extend(
+        kv(f"k{i}", AnyValue(string_value="v" * 10)) for i in range(300)
+    )
+    body = request.SerializeToString()
+    head = CHUNKED_HEAD + (b"Content-Encoding: gzip\r\n" if compress else b"") + b"\r\n"
+    status, _ = raw_exchange(server, head, chunked(gzip.compress(body) if compress else body))
+    assert status == 200
+    assert sink.accepted[0][1] == body
+
+
+def test_chunked_body_via_http_client(server: OtlpHttpServer, sink: FakeSink) -> None:
+    body = one_span_request().SerializeToString()
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.request(
+            "POST",
+            "/v1/traces",
+            body=iter([body[:10], body[10:]]),
+            headers={**PROTOBUF, "Authorization": "Bearer s3cret"},
+            encode_chunked=True,
+        )
+        response = connection.getresponse()
+        response.read()
+    finally:
+        connection.close()
+    assert response.status == 200
+    assert sink.accepted[0][1] == body
+
+
+@pytest.fixture
+def small_server(sink: FakeSink) -> Iterator[OtlpHttpServer]:
+    receiver = OtlpHttpServer(sink, SelfMetrics(), port=0, max_request_bytes=4096, token="s3cret")
+    receiver.start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.mark.parametrize(
+    ("head_extra", "body", "expected"),
+    [
+        (b"", b"%x\r\n%s\r\n0\r\n\r\n" % (1024 * 1024, bytes(16)), 413),  # one declared chunk over the limit
+        (b"", chunked(bytes(4097)), 413),  # the chunks add up past the limit
+        (b"Content-Encoding: gzip\r\n", chunked(gzip.compress(bytes(64 * 1024))), 413),  # only once inflated
+        (b"", b"zz\r\nab\r\n0\r\n\r\n", 400),
+        (b"", b"1_0\r\n" + bytes(16) + b"\r\n0\r\n\r\n", 400),
+        (b"", b"-4\r\nabcd\r\n0\r\n\r\n", 400),
+        (b"", b"4\r\nabcdXX0\r\n\r\n", 400),
+        (b"", b"4\r\nab", 400),  # truncated
+        (b"", b"4\r\nabcd\r\n0\r\n", 400),  # no end of trailers
+        (b"", b"f" * 5000 + b"\r\n", 400),  # size line too long
+    ],
+)
+def test_bad_or_oversized_chunked_bodies(
+    small_server: OtlpHttpServer, sink: FakeSink, head_extra: bytes, body: bytes, expected: int
+) -> None:
+    status, data = raw_exchange(small_server, CHUNKED_HEAD + head_extra + b"\r\n", body)
+    assert status == expected
+    assert Status.FromString(data).message
+    assert not sink.accepted
+    assert post(small_server, "/v1/traces", one_span_request().SerializeToString())[0] == 200
+
+
+def test_unsupported_transfer_encoding_is_501(server: OtlpHttpServer) -> None:
+    head = CHUNKED_HEAD.replace(b"Transfer-Encoding: chunked", b"Transfer-Encoding: gzip, chunked") + b"\r\n"
+    assert raw_exchange(server, head, chunked(b"x"))[0] == 501

@@ -121,64 +121,64 @@ def decode_metrics(request: ExportMetricsServiceRequest) -> Decoded:
                             except _BadPoint as problem:
                                 rejected.add(str(problem))
                     elif kind == "histogram":
-                        for point in metric.histogram.data_points:
+                        for hpoint in metric.histogram.data_points:
                             try:
                                 histograms.append(
                                     [
                                         *common,
-                                        attributes_to_map(point.attributes),
-                                        *_times(point.start_time_unix_nano, point.time_unix_nano),
-                                        point.count,
-                                        point.sum,
-                                        list(point.bucket_counts),
-                                        list(point.explicit_bounds),
-                                        *_exemplars(point.exemplars),
-                                        point.flags,
-                                        point.min,
-                                        point.max,
+                                        attributes_to_map(hpoint.attributes),
+                                        *_times(hpoint.start_time_unix_nano, hpoint.time_unix_nano),
+                                        hpoint.count,
+                                        hpoint.sum,
+                                        list(hpoint.bucket_counts),
+                                        list(hpoint.explicit_bounds),
+                                        *_exemplars(hpoint.exemplars),
+                                        hpoint.flags,
+                                        hpoint.min,
+                                        hpoint.max,
                                         metric.histogram.aggregation_temporality,
                                     ]
                                 )
                             except _BadPoint as problem:
                                 rejected.add(str(problem))
                     elif kind == "exponential_histogram":
-                        for point in metric.exponential_histogram.data_points:
+                        for epoint in metric.exponential_histogram.data_points:
                             try:
                                 exp_histograms.append(
                                     [
                                         *common,
-                                        attributes_to_map(point.attributes),
-                                        *_times(point.start_time_unix_nano, point.time_unix_nano),
-                                        point.count,
-                                        point.sum,
-                                        point.scale,
-                                        point.zero_count,
-                                        point.positive.offset,
-                                        list(point.positive.bucket_counts),
-                                        point.negative.offset,
-                                        list(point.negative.bucket_counts),
-                                        *_exemplars(point.exemplars),
-                                        point.flags,
-                                        point.min,
-                                        point.max,
+                                        attributes_to_map(epoint.attributes),
+                                        *_times(epoint.start_time_unix_nano, epoint.time_unix_nano),
+                                        epoint.count,
+                                        epoint.sum,
+                                        epoint.scale,
+                                        epoint.zero_count,
+                                        epoint.positive.offset,
+                                        list(epoint.positive.bucket_counts),
+                                        epoint.negative.offset,
+                                        list(epoint.negative.bucket_counts),
+                                        *_exemplars(epoint.exemplars),
+                                        epoint.flags,
+                                        epoint.min,
+                                        epoint.max,
                                         metric.exponential_histogram.aggregation_temporality,
                                     ]
                                 )
                             except _BadPoint as problem:
                                 rejected.add(str(problem))
                     elif kind == "summary":
-                        for point in metric.summary.data_points:
+                        for spoint in metric.summary.data_points:
                             try:
                                 summaries.append(
                                     [
                                         *common,
-                                        attributes_to_map(point.attributes),
-                                        *_times(point.start_time_unix_nano, point.time_unix_nano),
-                                        point.count,
-                                        point.sum,
-                                        [quantile.quantile for quantile in point.quantile_values],
-                                        [quantile.value for quantile in point.quantile_values],
-                                        point.flags,
+                                        attributes_to_map(spoint.attributes),
+                                        *_times(spoint.start_time_unix_nano, spoint.time_unix_nano),
+                                        spoint.count,
+                                        spoint.sum,
+                                        [quantile.quantile for quantile in spoint.quantile_values],
+                                        [quantile.value for quantile in spoint.quantile_values],
+                                        spoint.flags,
                                     ]
                                 )
                             except _BadPoint as problem:

@@ -86,7 +86,7 @@ def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
                         events_ok = False
                         break
                     seconds, fraction = divmod(nanos, 1_000_000_000)
-                    event_times.append("%010d.%09d" % (seconds, fraction))
+                    event_times.append("%010d.%09d" % (seconds, fraction))  # noqa: UP031 - hot path, faster than f-string
                     event_names.append(event.name)
                     event_attributes.append(to_map(event.attributes))
                 if not events_ok:
@@ -116,7 +116,7 @@ def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
                 seconds, fraction = divmod(start, 1_000_000_000)
                 append(
                     [
-                        "%010d.%09d" % (seconds, fraction),
+                        "%010d.%09d" % (seconds, fraction),  # noqa: UP031 - hot path, faster than f-string
                         trace_id.hex(),
                         span_id.hex(),
                         "" if not parent or parent == zero_sid else parent.hex(),

@@ -17,6 +17,10 @@ class Readable(Protocol):
     def read(self, size: int = ..., /) -> bytes: ...
 
 
+class LineReadable(Readable, Protocol):
+    def readline(self, size: int = ..., /) -> bytes: ...
+
+
 class BodyTooLarge(Exception):
     """The body (after decompression) is over the limit: 413."""
 
@@ -27,6 +31,10 @@ class BadEncoding(Exception):
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
+
+
+class BadChunking(Exception):
+    """A malformed or truncated `Transfer-Encoding: chunked` body (400, connection closed)."""
 
 
 def read_exact(stream: Readable, length: int) -> bytes:
@@ -40,6 +48,45 @@ def read_exact(stream: Readable, length: int) -> bytes:
         chunks.append(chunk)
         remaining -= len(chunk)
     return b"".join(chunks)
+
+
+_MAX_CHUNK_LINE = 4096
+_MAX_TRAILER_LINES = 100
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
+
+
+def read_chunked(stream: LineReadable, limit: int) -> bytes:
+    """A `Transfer-Encoding: chunked` body, de-chunked; BodyTooLarge as soon as it would pass `limit` bytes.
+
+    The limit applies to the raw (possibly still compressed) bytes here, as Content-Length does; `decode_content`
+    applies it again after decompression. Chunk extensions are ignored, trailers read and dropped.
+    """
+    chunks: list[bytes] = []
+    total = 0
+    while True:
+        line = stream.readline(_MAX_CHUNK_LINE + 1)
+        if not line.endswith(b"\n"):
+            raise BadChunking("truncated chunked body" if len(line) <= _MAX_CHUNK_LINE else "chunk size line too long")
+        size_text = line.split(b";", 1)[0].strip()
+        if not size_text or len(size_text) > 16 or size_text.strip(_HEX_DIGITS):
+            raise BadChunking(f"bad chunk size {size_text[:32]!r}")
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        total += size
+        if total > limit:
+            raise BodyTooLarge(f"request body exceeds {limit} bytes")
+        chunk = read_exact(stream, size)
+        if len(chunk) < size or stream.readline(3) not in (b"\r\n", b"\n"):
+            raise BadChunking("truncated or malformed chunk")
+        chunks.append(chunk)
+    for _ in range(_MAX_TRAILER_LINES):
+        trailer = stream.readline(_MAX_CHUNK_LINE + 1)
+        if trailer in (b"\r\n", b"\n"):
+            return b"".join(chunks)
+        if not trailer.endswith(b"\n"):
+            raise BadChunking("truncated chunked trailer")
+    raise BadChunking("too many chunked trailer lines")
 
 
 def gunzip_limited(data: bytes, limit: int) -> bytes:

@@ -26,7 +26,14 @@ from google.rpc.status_pb2 import Status
 from firsttoken_collector.otlp.decode import JSON, PROTOBUF, media_type
 from firsttoken_collector.otlp.decoded import MalformedRequest, Signal
 from firsttoken_collector.pipeline.sink import Backpressure, Sink
-from firsttoken_collector.receivers.bodies import BadEncoding, BodyTooLarge, decode_content, read_exact
+from firsttoken_collector.receivers.bodies import (
+    BadChunking,
+    BadEncoding,
+    BodyTooLarge,
+    decode_content,
+    read_chunked,
+    read_exact,
+)
 from firsttoken_collector.receivers.export import (
     REQUEST_DURATION,
     REQUESTS,
@@ -43,7 +50,7 @@ EXPORT_PATHS: dict[str, Signal] = {"/v1/traces": "traces", "/v1/metrics": "metri
 QueryHandler = Callable[[bytes], tuple[int, str, bytes]]
 
 # google.rpc.Code values for the Status body
-_RPC_CODE = {400: 3, 401: 16, 404: 5, 405: 12, 411: 3, 413: 8, 415: 3, 429: 8, 500: 13, 503: 14}
+_RPC_CODE = {400: 3, 401: 16, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 501: 12, 503: 14}
 
 
 class _Reply(Exception):
@@ -128,6 +135,17 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         json_wanted = self._wants_json()
         status = 500
+        recorded = False
+
+        def record(code: int) -> None:
+            # Before the answer is written, so a client that reads /metrics right after its answer sees its request.
+            nonlocal recorded
+            if signal is not None and not recorded:
+                recorded = True
+                metrics = self.server.metrics
+                metrics.inc(REQUESTS, transport="http", signal=signal, code=str(code))
+                metrics.observe(REQUEST_DURATION, time.perf_counter() - started, transport="http")
+
         try:
             if not self._authorized():
                 self._discard_body()
@@ -155,9 +173,12 @@ class _Handler(BaseHTTPRequestHandler):
                 seconds = retry_after_seconds(pushback.retry_after)
                 raise _Reply(pushback.status, pushback.reason, {"Retry-After": str(seconds)}) from None
             status = 200
-            self._send_message(200, export_response(decoded), json_wanted, None)
+            response = export_response(decoded)
+            record(status)
+            self._send_message(200, response, json_wanted, None)
         except _Reply as reply:
             status = reply.status
+            record(status)
             self._send_status(reply.status, reply.message, json_wanted, reply.headers)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
@@ -166,17 +187,23 @@ class _Handler(BaseHTTPRequestHandler):
             logger.exception("unexpected error handling POST %s", path)
             status = 500
             self.close_connection = True
+            record(status)
             self._send_status(500, "internal error", json_wanted)
         finally:
-            if signal is not None:
-                metrics = self.server.metrics
-                metrics.inc(REQUESTS, transport="http", signal=signal, code=str(status))
-                metrics.observe(REQUEST_DURATION, time.perf_counter() - started, transport="http")
+            record(status)  # a no-op unless the client went away before an answer
+
+    def _chunked(self) -> bool:
+        """Whether the body uses `Transfer-Encoding: chunked` (which then wins over Content-Length, RFC 9112 6.3)."""
+        header = self.headers.get("Transfer-Encoding")
+        if header is None:
+            return False
+        codings = [coding.strip().lower() for coding in header.split(",") if coding.strip()]
+        if codings != ["chunked"]:
+            self.close_connection = True
+            raise _Reply(501, f"unsupported Transfer-Encoding {header!r} (only chunked)")
+        return True
 
     def _content_length(self) -> int:
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True
-            raise _Reply(411, "chunked bodies are not supported; send Content-Length")
         raw = self.headers.get("Content-Length")
         if raw is None:
             return 0
@@ -192,15 +219,25 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _read_body(self) -> bytes:
         limit = self.server.max_request_bytes
-        length = self._content_length()
-        if length > limit:
-            # Not read: the connection is closed after the answer instead.
-            self.close_connection = True
-            raise _Reply(413, f"request body exceeds {limit} bytes")
-        data = read_exact(self.rfile, length)
-        if len(data) < length:
-            self.close_connection = True
-            raise ConnectionError("client closed the connection mid-body")
+        if self._chunked():
+            try:
+                data = read_chunked(self.rfile, limit)
+            except BodyTooLarge as error:
+                self.close_connection = True  # the rest of the body is not read
+                raise _Reply(413, str(error)) from None
+            except BadChunking as error:
+                self.close_connection = True
+                raise _Reply(400, str(error)) from None
+        else:
+            length = self._content_length()
+            if length > limit:
+                # Not read: the connection is closed after the answer instead.
+                self.close_connection = True
+                raise _Reply(413, f"request body exceeds {limit} bytes")
+            data = read_exact(self.rfile, length)
+            if len(data) < length:
+                self.close_connection = True
+                raise ConnectionError("client closed the connection mid-body")
         try:
             return decode_content(data, self.headers.get("Content-Encoding", ""), limit)
         except BodyTooLarge as error:
@@ -209,8 +246,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise _Reply(error.status, str(error)) from None
 
     def _discard_body(self) -> None:
-        """Skip an unwanted body so the connection can be reused, unless it is too big to bother."""
+        """Skip an unwanted body so the connection can be reused, unless it is too big (or chunked) to bother."""
         try:
+            if self._chunked():
+                self.close_connection = True
+                return
             length = self._content_length()
         except _Reply:
             return
@@ -279,7 +319,7 @@ class OtlpHttpServer:
         server.query_handler = self._query_handler
         self._server = server
         self.port = server.server_address[1]
-        self._thread = threading.Thread(target=server.serve_forever, name="otlp-http", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="otlp-http", daemon=True)
         self._thread.start()
         logger.info("OTLP/HTTP receiver listening on %s:%d", self.host, self.port)
 
