@@ -9,7 +9,8 @@ What it prints, all measured in this run on this machine:
   requests pushed back (429/503 with Retry-After), p99 latency of accepted requests, and the collector's peak RSS
   (VmHWM) against its RSS at the end of the capacity phase: bounded memory means the overload phase does not grow it.
 
-Run: python benchmarks/collector_throughput.py [--seconds 20] [--spans-per-request 512] [--senders 3]
+Run: python benchmarks/collector_throughput.py [--seconds 20] [--spans-per-request 512] [--senders 6]
+(FIRSTTOKEN_DECODE_WORKERS in the environment is passed to the collector: 0 decodes in the receiving threads.)
 """
 
 from __future__ import annotations
@@ -169,6 +170,11 @@ class Load:
                     self.statuses[status] = self.statuses.get(status, 0) + 1
                     if status == 200:
                         self.latencies.append(elapsed)
+                if status in (429, 503):
+                    # as the OTLP exporters do: wait Retry-After (capped, so a paced sender keeps its share)
+                    retry_after = float(response.getheader("Retry-After") or 1)
+                    self._stop.wait(min(retry_after, 1.0))
+                    next_at = max(next_at, time.perf_counter())
         finally:
             connection.close()
 
@@ -213,7 +219,8 @@ def run_collector_phases(payloads: list[bytes], spans: int, senders: int, second
     port = _free_port()
     env = {
         **os.environ,
-        "FIRSTTOKEN_QUEUE_MAX_BYTES": str(128 << 20),
+        # A small queue (two batches of rows), so 2x overload fills it within the run and pushback (429) is exercised.
+        "FIRSTTOKEN_QUEUE_MAX_BYTES": str(64 << 20),
         "FIRSTTOKEN_WAL_FSYNC": os.environ.get("FIRSTTOKEN_WAL_FSYNC", "1"),
     }
     log = open(workdir / "collector.log", "wb")  # noqa: SIM115
@@ -250,7 +257,7 @@ def run_collector_phases(payloads: list[bytes], spans: int, senders: int, second
         capacity = _phase(port, payloads, senders, None, seconds)
         rss_after_capacity = _rss_kib(process.pid, "VmRSS")
         offered = 2 * capacity["stored_spans_per_s"] / spans  # requests/s at twice what it sustained
-        overload = _phase(port, payloads, senders * 2, offered, seconds)
+        overload = _phase(port, payloads, senders * 4, offered, seconds)
         peak = _rss_kib(process.pid, "VmHWM")
         rss_end = _rss_kib(process.pid, "VmRSS")
     finally:
@@ -279,7 +286,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--spans-per-request", type=int, default=512)
-    parser.add_argument("--senders", type=int, default=3)
+    parser.add_argument("--senders", type=int, default=6)
     parser.add_argument("--requests", type=int, default=40, help="distinct pre-built requests cycled by senders")
     args = parser.parse_args()
     spans = args.spans_per_request

@@ -19,6 +19,7 @@ from typing import Any
 
 from firsttoken_collector.config import CollectorConfig, CollectorConfigError
 from firsttoken_collector.otlp.decode import decode_protobuf
+from firsttoken_collector.otlp.decoder_pool import DecoderPool
 from firsttoken_collector.pipeline.ingest import IngestPipeline
 from firsttoken_collector.query_api import RUNTIME_FILE, QueryHandler, write_runtime_file
 from firsttoken_collector.selfmetrics import SelfMetrics
@@ -53,6 +54,7 @@ class Collector:
         self.pipeline: IngestPipeline | None = None
         self._http: Any = None
         self._grpc: Any = None
+        self._decoders: DecoderPool | None = None
         self._stopped = threading.Event()
 
     @property
@@ -90,6 +92,7 @@ class Collector:
                 fsync=config.wal_fsync,
             )
             self.pipeline.start()
+            self._decoders = DecoderPool(config.decode_workers)
             self._http = OtlpHttpServer(
                 self.pipeline,
                 self.metrics,
@@ -98,6 +101,7 @@ class Collector:
                 max_request_bytes=config.max_request_bytes,
                 token=config.token,
                 query_handler=QueryHandler(self._store, database),
+                decode=self._decoders.decode,
             )
             self._http.start()
             if config.grpc_port is not None:
@@ -108,6 +112,7 @@ class Collector:
                     port=config.grpc_port,
                     max_request_bytes=config.max_request_bytes,
                     token=config.token,
+                    decode=self._decoders.decode,
                 )
                 self._grpc.start()
             write_runtime_file(config, self.http_port)
@@ -135,6 +140,8 @@ class Collector:
             self._grpc.stop(grace=1.0)
         if self._http is not None:
             self._http.stop()
+        if self._decoders is not None:
+            self._decoders.close()
         if self.pipeline is not None:
             drained = self.pipeline.close(timeout)
         if self._store is not None:

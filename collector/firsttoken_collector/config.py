@@ -28,6 +28,7 @@ ENV_BATCH_DELAY = "FIRSTTOKEN_BATCH_DELAY_SECONDS"
 ENV_TTL_DAYS = "FIRSTTOKEN_TTL_DAYS"
 ENV_DATABASE = "FIRSTTOKEN_DATABASE"
 ENV_WAL_FSYNC = "FIRSTTOKEN_WAL_FSYNC"
+ENV_DECODE_WORKERS = "FIRSTTOKEN_DECODE_WORKERS"
 
 DEFAULT_DATA_DIR = "~/.local/share/firsttoken"
 MiB = 1024 * 1024
@@ -79,6 +80,7 @@ class CollectorConfig:
     ttl_days: int | None = None
     wal_fsync: bool = True
     migrate_on_start: bool = True
+    decode_workers: int = 0
 
     @property
     def wal_dir(self) -> Path:
@@ -223,6 +225,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
         ttl_days=int(str(ttl_days)) if ttl_days is not None else None,
         wal_fsync=fsync_raw in ("1", "true", "on"),
         migrate_on_start=not bool(given.pop("no_migrate", False)),
+        decode_workers=_int(env, ENV_DECODE_WORKERS, os.cpu_count() or 1, minimum=0, maximum=64),
     )
     if config.spill_max_bytes < config.max_request_bytes:
         raise CollectorConfigError(

@@ -343,3 +343,35 @@ def test_rows_clickhouse_refuses_are_quarantined_and_the_rest_stored(tmp_path: P
         pipeline.close()
     finally:
         store.close()
+
+
+def test_a_full_queue_turns_requests_away_before_decoding_them(tmp_path: Path, flaky: FlakyStore) -> None:
+    from firsttoken_collector.receivers.export import Exporter
+
+    pipeline = _pipeline(tmp_path, flaky, queue_max_bytes=1 << 20)
+    flaky.down = True
+    pipeline._writer.healthy = True
+    decodes = 0
+
+    def counting_decode(signal: str, body: bytes, content_type: str) -> tuple[object, bytes]:
+        nonlocal decodes
+        decodes += 1
+        return decode_request(signal, body, content_type)  # type: ignore[arg-type]
+
+    exporter = Exporter(pipeline, SelfMetrics(), counting_decode)  # type: ignore[arg-type]
+    rng = random.Random(6)
+    outcomes = []
+    for _ in range(40):
+        body = trace_request(rng, 50, service="precheck")[0].SerializeToString()
+        try:
+            exporter.export("traces", body, "application/x-protobuf")
+            outcomes.append(200)
+        except Backpressure as exc:
+            outcomes.append(exc.status)
+        pipeline._writer.healthy = True
+    assert 429 in outcomes
+    # only a request that found the queue nearly full was decoded and then refused
+    assert outcomes.count(200) <= decodes <= outcomes.count(200) + 2
+    flaky.down = False
+    assert pipeline.wait_idle(30)
+    pipeline.close()

@@ -79,6 +79,15 @@ class IngestPipeline:
         self._writer.start()
 
     # ---- Sink ------------------------------------------------------------------------------------------------
+    def precheck(self, body_bytes: int) -> None:
+        with self._buffer.cond:
+            if self._closing:
+                raise Backpressure(503, RETRY_AFTER_DOWN, "the collector is shutting down")
+            if self._wal.disk_bytes() >= self._spill_max:
+                raise Backpressure(503, RETRY_AFTER_DOWN, f"spill full: {self._writer.last_error}")
+            if self._writer.healthy and not self._buffer.has_room(body_bytes):  # rows take at least the body's size
+                raise Backpressure(429, RETRY_AFTER_BEHIND, "the collector is behind; queue full")
+
     def accept(self, decoded: Decoded, payload: bytes) -> None:
         if decoded.rows == 0:
             return  # nothing storable (an empty request, or every item rejected): nothing to make durable

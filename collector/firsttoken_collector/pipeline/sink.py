@@ -29,5 +29,9 @@ class Sink(Protocol):
         write-ahead log keeps and replays.
         """
 
+    def precheck(self, body_bytes: int) -> None:
+        """Raise Backpressure now if `accept` would refuse a request of about this size: called before decoding, so
+        an overloaded collector does not spend its CPU decoding requests it is about to turn away."""
+
     def ready(self) -> bool:
         """Whether the collector can currently accept data (for /readyz)."""

@@ -7,7 +7,8 @@ Keeping this in one place means HTTP and gRPC acknowledge exactly the same way: 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
@@ -54,15 +55,24 @@ def retry_after_seconds(retry_after: float) -> int:
     return max(1, math.ceil(retry_after))
 
 
+Decode = Callable[[Signal, bytes, str], tuple[Decoded, bytes]]
+
+
 @dataclass
 class Exporter:
-    """Decode a request and hand it to the sink (raises MalformedRequest, Backpressure, or whatever the sink raised)."""
+    """Decode a request and hand it to the sink (raises MalformedRequest, Backpressure, or whatever the sink raised).
+
+    `decode` is `decode_request`, or a `DecoderPool.decode` that runs it in worker processes."""
 
     sink: Sink
     metrics: SelfMetrics
+    decode: Decode = field(default=decode_request)
 
     def export(self, signal: Signal, body: bytes, content_type: str) -> Decoded:
-        decoded, payload = decode_request(signal, body, content_type)
+        precheck = getattr(self.sink, "precheck", None)
+        if precheck is not None:
+            precheck(len(body))  # turn an overloaded collector's 429 around before paying for the decode
+        decoded, payload = self.decode(signal, body, content_type)
         if decoded.accepted or decoded.rows:
             self.sink.accept(decoded, payload)
         if decoded.accepted:

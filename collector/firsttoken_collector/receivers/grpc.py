@@ -21,10 +21,10 @@ from google.protobuf.message import Message
 from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 
-from firsttoken_collector.otlp.decode import PROTOBUF
+from firsttoken_collector.otlp.decode import PROTOBUF, decode_request
 from firsttoken_collector.otlp.decoded import MalformedRequest, Signal
 from firsttoken_collector.pipeline.sink import Backpressure, Sink
-from firsttoken_collector.receivers.export import REQUEST_DURATION, REQUESTS, Exporter, export_response
+from firsttoken_collector.receivers.export import REQUEST_DURATION, REQUESTS, Decode, Exporter, export_response
 from firsttoken_collector.selfmetrics import SelfMetrics
 
 logger = logging.getLogger(__name__)
@@ -126,10 +126,11 @@ class OtlpGrpcServer:
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         token: str | None = None,
         max_workers: int = 8,
+        decode: Decode = decode_request,
     ) -> None:
         self.host = host
         self.port = port
-        self._services = _Services(Exporter(sink, metrics), metrics, token)
+        self._services = _Services(Exporter(sink, metrics, decode), metrics, token)
         self._max_request_bytes = max_request_bytes
         self._max_workers = max_workers
         self._server: Any = None

@@ -23,7 +23,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc.status_pb2 import Status
 
-from firsttoken_collector.otlp.decode import JSON, PROTOBUF, media_type
+from firsttoken_collector.otlp.decode import JSON, PROTOBUF, decode_request, media_type
 from firsttoken_collector.otlp.decoded import MalformedRequest, Signal
 from firsttoken_collector.pipeline.sink import Backpressure, Sink
 from firsttoken_collector.receivers.bodies import (
@@ -37,6 +37,7 @@ from firsttoken_collector.receivers.bodies import (
 from firsttoken_collector.receivers.export import (
     REQUEST_DURATION,
     REQUESTS,
+    Decode,
     Exporter,
     export_response,
     retry_after_seconds,
@@ -298,7 +299,9 @@ class OtlpHttpServer:
         max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
         token: str | None = None,
         query_handler: QueryHandler | None = None,
+        decode: Decode = decode_request,
     ) -> None:
+        self._decode = decode
         self._sink = sink
         self._metrics = metrics
         self.host = host
@@ -313,7 +316,7 @@ class OtlpHttpServer:
         server = _Server((self.host, self.port), _Handler)
         server.sink = self._sink
         server.metrics = self._metrics
-        server.exporter = Exporter(self._sink, self._metrics)
+        server.exporter = Exporter(self._sink, self._metrics, self._decode)
         server.max_request_bytes = self._max_request_bytes
         server.token = self._token
         server.query_handler = self._query_handler

@@ -1,0 +1,60 @@
+"""Decoding in worker processes, so the collector uses every core for the Python part of its work.
+
+Why processes: decoding an OTLP request into rows is pure-Python work under the GIL (~100 µs per LLM span), while
+the ClickHouse insert runs in C++ without it. With decoding in the receiving threads, one core decodes and the other
+waits for the insert; with worker processes, decoding spreads over the cores and the receiving process only moves
+bytes. A request crosses to a worker as its body and comes back as encoded row blocks (bytes), so the round trip is
+two copies, small next to the decode itself.
+
+Small bodies are decoded inline: below `inline_below` bytes the round trip would cost more than it saves.
+Workers are started with `spawn`, never `fork`: the collector process holds threads and an embedded ClickHouse, and
+forking those is unsafe.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+
+from firsttoken_collector.otlp.decode import PROTOBUF, decode_protobuf, decode_request, media_type
+from firsttoken_collector.otlp.decoded import Decoded, Signal
+
+
+def _decode_in_worker(signal: Signal, body: bytes, content_type: str) -> tuple[Decoded, bytes | None]:
+    if media_type(content_type) == PROTOBUF:
+        return decode_protobuf(signal, body), None  # the payload is the body: no need to send it back
+    return decode_request(signal, body, content_type)
+
+
+def _warm_up() -> None:
+    """Import the decoders in each worker before the first request needs them."""
+
+
+class DecoderPool:
+    def __init__(self, workers: int | None = None, *, inline_below: int = 64 * 1024) -> None:
+        self.workers = workers if workers is not None else (os.cpu_count() or 1)
+        self._inline_below = inline_below
+        self._pool: ProcessPoolExecutor | None = None
+        if self.workers > 0:
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
+            for future in [self._pool.submit(_warm_up) for _ in range(self.workers)]:
+                future.result(timeout=60)
+
+    def decode(self, signal: Signal, body: bytes, content_type: str) -> tuple[Decoded, bytes]:
+        """Same contract as `decode_request` (raises MalformedRequest / ValueError for the receiver to answer)."""
+        pool = self._pool
+        if pool is None or len(body) < self._inline_below:
+            return decode_request(signal, body, content_type)
+        try:
+            decoded, payload = pool.submit(_decode_in_worker, signal, body, content_type).result()
+        except BrokenProcessPool:
+            # A worker died (out of memory, killed): decode here rather than fail a request that did nothing wrong.
+            return decode_request(signal, body, content_type)
+        return decoded, body if payload is None else payload
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None

@@ -1,0 +1,61 @@
+"""Decoding in worker processes gives exactly what decoding in place gives, errors included."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+
+import pytest
+
+from firsttoken_collector.otlp.decode import decode_request
+from firsttoken_collector.otlp.decoded import MalformedRequest
+from firsttoken_collector.otlp.decoder_pool import DecoderPool
+from firsttoken_collector.synthetic import trace_request
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[DecoderPool]:
+    decoders = DecoderPool(2, inline_below=1024)
+    try:
+        yield decoders
+    finally:
+        decoders.close()
+
+
+def test_worker_decode_equals_inline_decode(pool: DecoderPool) -> None:
+    body = trace_request(random.Random(1), 64)[0].SerializeToString()
+    assert len(body) > 1024  # goes to a worker
+    assert pool.decode("traces", body, "application/x-protobuf") == decode_request(
+        "traces", body, "application/x-protobuf"
+    )
+
+
+def test_json_bodies_come_back_as_protobuf_payloads(pool: DecoderPool) -> None:
+    import base64
+    import json
+
+    from google.protobuf import json_format
+
+    request = trace_request(random.Random(2), 8)[0]
+    as_dict = json_format.MessageToDict(request)
+    for span in as_dict["resourceSpans"][0]["scopeSpans"][0]["spans"]:  # OTLP/JSON ids are hex, not base64
+        span["traceId"] = base64.b64decode(span["traceId"]).hex()
+        span["spanId"] = base64.b64decode(span["spanId"]).hex()
+    body = json.dumps(as_dict).encode()  # over inline_below: decoded in a worker
+    assert len(body) > 1024
+    decoded, payload = pool.decode("traces", body, "application/json")
+    assert decoded.rows == 8
+    assert payload == request.SerializeToString()  # the write-ahead log keeps protobuf
+    assert decode_request("traces", body, "application/json") == (decoded, payload)
+
+
+def test_malformed_bodies_raise_the_same_error_through_the_pool(pool: DecoderPool) -> None:
+    with pytest.raises(MalformedRequest):
+        pool.decode("traces", b"\xff" * 4096, "application/x-protobuf")
+
+
+def test_inline_mode_needs_no_workers() -> None:
+    inline = DecoderPool(0)
+    body = trace_request(random.Random(3), 4)[0].SerializeToString()
+    assert inline.decode("traces", body, "application/x-protobuf")[0].rows == 4
+    inline.close()
