@@ -120,10 +120,21 @@ def _written_rows(port: int) -> float:
 
 
 def _rss_kib(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
+    """`field` (VmRSS / VmHWM) of the collector plus its decoder worker processes."""
+    pids = [pid]
+    try:
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    total = 0
+    for each in pids:
+        try:
+            for line in Path(f"/proc/{each}/status").read_text().splitlines():
+                if line.startswith(field + ":"):
+                    total += int(line.split()[1])
+        except OSError:
+            continue
+    return total
 
 
 class Load:
@@ -278,7 +289,7 @@ def run_collector_phases(payloads: list[bytes], spans: int, senders: int, second
     )
     print(
         f"collector RSS: {rss_after_capacity / 1024:.0f} MiB after the capacity phase, "
-        f"{rss_end / 1024:.0f} MiB after overload, peak (VmHWM) {peak / 1024:.0f} MiB"
+        f"{rss_end / 1024:.0f} MiB after overload, peak (VmHWM) {peak / 1024:.0f} MiB (with its decoder workers)"
     )
 
 

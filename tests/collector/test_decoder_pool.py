@@ -59,3 +59,31 @@ def test_inline_mode_needs_no_workers() -> None:
     body = trace_request(random.Random(3), 4)[0].SerializeToString()
     assert inline.decode("traces", body, "application/x-protobuf")[0].rows == 4
     inline.close()
+
+
+def test_decodes_in_flight_are_bounded_and_the_excess_is_told_to_back_off() -> None:
+    import threading
+
+    from firsttoken_collector.pipeline.sink import Backpressure
+
+    decoders = DecoderPool(1, inline_below=1024, max_pending=1)
+    body = trace_request(random.Random(4), 512)[0].SerializeToString()  # tens of milliseconds to decode
+    start = threading.Barrier(4)
+    outcomes: list[object] = []
+
+    def client() -> None:
+        start.wait()
+        try:
+            outcomes.append(decoders.decode("traces", body, "application/x-protobuf")[0].rows)
+        except Backpressure as exc:
+            outcomes.append(exc.status)
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    decoders.close()
+    assert 512 in outcomes
+    assert 429 in outcomes
+    assert len(outcomes) == 4

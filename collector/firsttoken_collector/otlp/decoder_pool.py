@@ -7,6 +7,10 @@ bytes. A request crosses to a worker as its body and comes back as encoded row b
 two copies, small next to the decode itself.
 
 Small bodies are decoded inline: below `inline_below` bytes the round trip would cost more than it saves.
+
+Decodes in flight are bounded (`max_pending`): when the CPU, not ClickHouse, is the bottleneck, requests would
+otherwise pile up in memory waiting for a decoder, and latency would grow without any client being told to back
+off. Past the bound a request is answered 429 with Retry-After at once.
 Workers are started with `spawn`, never `fork`: the collector process holds threads and an embedded ClickHouse, and
 forking those is unsafe.
 """
@@ -15,11 +19,13 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from firsttoken_collector.otlp.decode import PROTOBUF, decode_protobuf, decode_request, media_type
 from firsttoken_collector.otlp.decoded import Decoded, Signal
+from firsttoken_collector.pipeline.sink import Backpressure
 
 
 def _decode_in_worker(signal: Signal, body: bytes, content_type: str) -> tuple[Decoded, bytes | None]:
@@ -33,9 +39,12 @@ def _warm_up() -> None:
 
 
 class DecoderPool:
-    def __init__(self, workers: int | None = None, *, inline_below: int = 64 * 1024) -> None:
+    def __init__(
+        self, workers: int | None = None, *, inline_below: int = 64 * 1024, max_pending: int | None = None
+    ) -> None:
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._inline_below = inline_below
+        self._slots = threading.BoundedSemaphore(max_pending or max(4, 3 * self.workers))
         self._pool: ProcessPoolExecutor | None = None
         if self.workers > 0:
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
@@ -47,11 +56,15 @@ class DecoderPool:
         pool = self._pool
         if pool is None or len(body) < self._inline_below:
             return decode_request(signal, body, content_type)
+        if not self._slots.acquire(blocking=False):
+            raise Backpressure(429, 1.0, "the collector is behind; every decoder is busy")
         try:
             decoded, payload = pool.submit(_decode_in_worker, signal, body, content_type).result()
         except BrokenProcessPool:
             # A worker died (out of memory, killed): decode here rather than fail a request that did nothing wrong.
             return decode_request(signal, body, content_type)
+        finally:
+            self._slots.release()
         return decoded, body if payload is None else payload
 
     def close(self) -> None:

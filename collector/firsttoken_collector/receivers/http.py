@@ -66,6 +66,9 @@ class _Reply(Exception):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # A client that stalls mid-request (or a keep-alive connection idle this long) gives its thread back; OTLP
+    # exporters reconnect on their next export.
+    timeout = 120
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:
