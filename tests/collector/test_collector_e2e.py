@@ -140,3 +140,70 @@ def test_spans_land_in_typed_tables_exactly_as_sent(
         )
         for s in tasks
     )
+
+
+def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> int:
+    import http.client
+
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    finally:
+        connection.close()
+
+
+def test_bad_requests_get_their_status_and_lose_nothing_else(collector: Collector) -> None:
+    """Good requests interleaved with every kind of bad one, against the real pipeline: each bad one is refused
+    alone with the right status, and every good span is stored exactly once."""
+    import gzip
+    import random
+
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    from firsttoken_collector.synthetic import trace_request
+
+    rng = random.Random(11)
+    port = collector.http_port
+    protobuf = {"Content-Type": "application/x-protobuf"}
+    sent: list[str] = []
+
+    def good() -> None:
+        request, ids = trace_request(rng, 20, service="bad-input")
+        assert _post(port, "/v1/traces", request.SerializeToString(), protobuf) == 200
+        sent.extend(ids)
+
+    huge_request, huge_ids = trace_request(rng, 1, service="bad-input")
+    span = huge_request.resource_spans[0].scope_spans[0].spans[0]
+    for i in range(10_000):
+        kv = span.attributes.add()
+        kv.key = f"extra.{i}"
+        kv.value.int_value = i
+    invalid_utf8 = ExportTraceServiceRequest()
+    bad_span = invalid_utf8.resource_spans.add().scope_spans.add().spans.add()
+    bad_span.trace_id, bad_span.span_id, bad_span.name = b"\x01" * 16, b"\x02" * 8, "zz"
+    raw = invalid_utf8.SerializeToString().replace(b"zz", b"\xc3\x28")  # the span name: invalid UTF-8
+    cases: list[tuple[bytes, dict[str, str], int]] = [
+        (b"\xff\xff\xff\xff", protobuf, 400),
+        (b'{"resourceSpans": [', {"Content-Type": "application/json"}, 400),
+        (b"hello", {"Content-Type": "text/plain"}, 415),
+        (raw, protobuf, 400),
+        (gzip.compress(b"\x00" * (80 << 20)), {**protobuf, "Content-Encoding": "gzip"}, 413),
+        (b"", protobuf, 200),
+    ]
+    good()
+    for body, headers, status in cases:
+        assert _post(port, "/v1/traces", body, headers) == status, (headers, status)
+        good()
+    assert _post(port, "/v1/traces", huge_request.SerializeToString(), protobuf) == 200
+    sent.extend(huge_ids)
+    good()
+
+    assert collector.pipeline is not None
+    assert collector.pipeline.wait_idle(30)
+    reader = open_reader(collector.config)
+    stored = reader.query("SELECT SpanId, length(SpanAttributes) FROM otel_traces WHERE ServiceName = 'bad-input'").rows
+    assert sorted(r[0] for r in stored) == sorted(sent)
+    assert max(r[1] for r in stored) >= 10_000
