@@ -60,6 +60,9 @@ AS SELECT
     SpanAttributes['firsttoken.task.id'] AS task_id,
     SpanAttributes['firsttoken.task.name'] AS task_name
 FROM {{table otel_traces}}
-WHERE SpanAttributes['gen_ai.operation.name'] = 'execute_tool'
+-- The kind test comes first: it is a cheap column test that skips the map lookups for LLM call spans (CLIENT), the
+-- bulk of the traffic; tool executions are INTERNAL (semconv) or at least not CLIENT.
+WHERE SpanKind NOT IN ('Client', 'SPAN_KIND_CLIENT')
+  AND (SpanAttributes['gen_ai.operation.name'] = 'execute_tool'
    OR (SpanAttributes['gen_ai.operation.name'] = '' AND startsWith(SpanName, 'execute_tool '))
-   OR SpanAttributes['traceloop.span.kind'] = 'tool';
+   OR SpanAttributes['traceloop.span.kind'] = 'tool');
