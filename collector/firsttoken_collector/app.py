@@ -134,8 +134,7 @@ class Collector:
         self._stopped.set()
         drained = True
         if self.pipeline is not None:
-            with self.pipeline._buffer.cond:  # refuse new data first: clients get 503 and retry
-                self.pipeline._closing = True
+            self.pipeline.refuse_new()  # first, so requests arriving while the receivers stop get 503 and retry
         if self._grpc is not None:
             self._grpc.stop(grace=1.0)
         if self._http is not None:

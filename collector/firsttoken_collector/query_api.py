@@ -17,7 +17,7 @@ import json
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -55,15 +55,19 @@ def _result(raw: bytes) -> QueryResult:
     return QueryResult([m["name"] for m in meta], [m["type"] for m in meta], body.get("data", []))
 
 
-def run_readonly(client: Any, statement: str, parameters: Mapping[str, Any] | None, *, database: str) -> QueryResult:
-    """Run one SELECT through a clickhouse-connect client, read-only, parameters bound by ClickHouse."""
+def _raw_readonly(client: Any, statement: str, parameters: Mapping[str, Any] | None) -> bytes:
     raw = client.raw_query(
         readonly_sql(statement),
         parameters=dict(parameters or {}),
         fmt="JSONCompact",
         settings={"output_format_json_quote_64bit_integers": 0},
     )
-    return _result(raw)
+    return bytes(raw)
+
+
+def run_readonly(client: Any, statement: str, parameters: Mapping[str, Any] | None) -> QueryResult:
+    """Run one SELECT through a clickhouse-connect client, read-only, parameters bound by ClickHouse."""
+    return _result(_raw_readonly(client, statement, parameters))
 
 
 class QueryHandler:
@@ -85,16 +89,10 @@ class QueryHandler:
         except (ValueError, KeyError, TypeError) as exc:
             return 400, "application/json", _error(f"bad query request: {exc}")
         try:
-            client = self._client_source.client()
-            raw = client.raw_query(
-                readonly_sql(statement),
-                parameters=parameters,
-                fmt="JSONCompact",
-                settings={"output_format_json_quote_64bit_integers": 0},
-            )
+            raw = _raw_readonly(self._client_source.client(), statement, parameters)
         except Exception as exc:
             return 400, "application/json", _error(str(exc)[:2000])
-        return 200, "application/json", bytes(raw)
+        return 200, "application/json", raw
 
 
 def _error(message: str) -> bytes:
@@ -116,7 +114,7 @@ class DirectReader:
 
     def query(self, statement: str, parameters: Mapping[str, Any] | None = None) -> QueryResult:
         try:
-            return run_readonly(self._client, statement, parameters, database=self._database)
+            return run_readonly(self._client, statement, parameters)
         except QueryError:
             raise
         except Exception as exc:
@@ -196,7 +194,3 @@ def open_reader(config: CollectorConfig) -> Reader:
         return DirectReader(connect(target, database=target.database), target.database)
     except Exception as exc:
         raise QueryError(f"cannot open ClickHouse ({target.describe()}): {exc}") from exc
-
-
-def query_all(reader: Reader, statements: Sequence[str]) -> list[QueryResult]:
-    return [reader.query(statement) for statement in statements]

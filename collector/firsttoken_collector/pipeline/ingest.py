@@ -152,10 +152,14 @@ class IngestPipeline:
                 self._buffer.cond.wait(min(remaining, 0.1))
         return True
 
-    def close(self, timeout: float = 10.0) -> bool:
-        """Stop accepting, flush for up to `timeout`, close the log. True when everything reached ClickHouse."""
+    def refuse_new(self) -> None:
+        """From now on every request is answered 503 (clients retry elsewhere or later); pending data still flushes."""
         with self._buffer.cond:
             self._closing = True
+
+    def close(self, timeout: float = 10.0) -> bool:
+        """Stop accepting, flush for up to `timeout`, close the log. True when everything reached ClickHouse."""
+        self.refuse_new()
         drained = self._writer.stop(timeout)
         self._wal.close()
         if not drained:
