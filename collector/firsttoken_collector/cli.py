@@ -2,7 +2,7 @@
 
 Subcommands are looked up lazily, so `firsttoken fake-provider` works on the base install (standard library only)
 and the collector's heavier dependencies load only for the commands that need them. Built so far: `collector`,
-`db migrate`, `prices sync`, `fake-provider`; `report`, `export` and `demo` arrive with issue 6.
+`db migrate`, `prices sync`, `demo` (a first version), `fake-provider`; `report` and `export` arrive with issue 6.
 """
 
 from __future__ import annotations
@@ -38,7 +38,14 @@ def _prices(argv: list[str]) -> int:
     return run_prices(argv)
 
 
+def _demo(argv: list[str]) -> int:
+    from firsttoken_collector.demo.run import run
+
+    return run(argv)
+
+
 COMMANDS: dict[str, tuple[str, Command]] = {
+    "demo": ("run the whole pipeline on this machine: fake provider, real SDKs, collector, summary", _demo),
     "collector": ("receive OTLP (HTTP :4318, gRPC :4317) and store it in ClickHouse", _collector),
     "db": ("manage the ClickHouse schema (`db migrate`)", _db),
     "prices": ("load genai-prices data into ClickHouse (`prices sync`)", _prices),
