@@ -2,7 +2,7 @@
 
 Subcommands are looked up lazily, so `firsttoken fake-provider` works on the base install (standard library only)
 and the collector's heavier dependencies load only for the commands that need them. Built so far: `collector`,
-`db migrate`, `prices sync`, `demo` (a first version), `fake-provider`; `report` and `export` arrive with issue 6.
+`db migrate`, `prices sync`, `demo` and `report` (first versions), `fake-provider`; `export` arrives with issue 6.
 """
 
 from __future__ import annotations
@@ -38,6 +38,12 @@ def _prices(argv: list[str]) -> int:
     return run_prices(argv)
 
 
+def _report(argv: list[str]) -> int:
+    from firsttoken_collector.collector_cli import run_report
+
+    return run_report(argv)
+
+
 def _demo(argv: list[str]) -> int:
     from firsttoken_collector.demo.run import run
 
@@ -47,6 +53,7 @@ def _demo(argv: list[str]) -> int:
 COMMANDS: dict[str, tuple[str, Command]] = {
     "demo": ("run the whole pipeline on this machine: fake provider, real SDKs, collector, summary", _demo),
     "collector": ("receive OTLP (HTTP :4318, gRPC :4317) and store it in ClickHouse", _collector),
+    "report": ("the on-call numbers for a recent window, as terminal tables (`--since 1h`)", _report),
     "db": ("manage the ClickHouse schema (`db migrate`)", _db),
     "prices": ("load genai-prices data into ClickHouse (`prices sync`)", _prices),
     "fake-provider": ("serve a local fake of the Anthropic and OpenAI APIs", _fake_provider),

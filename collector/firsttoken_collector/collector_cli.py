@@ -147,3 +147,43 @@ def run_prices(argv: list[str]) -> int:
         return EXIT_CLICKHOUSE
     print(f"loaded {rows} price rows into {config.clickhouse.database}.prices")
     return 0
+
+
+_DURATION = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_since(text: str) -> int:
+    """`90s`, `30m`, `1h`, `2d` -> seconds (a clear error for anything else)."""
+    value = text.strip().lower()
+    if len(value) >= 2 and value[-1] in _DURATION and value[:-1].isdigit() and int(value[:-1]) > 0:
+        return int(value[:-1]) * _DURATION[value[-1]]
+    raise argparse.ArgumentTypeError(f"expected a duration like 30m, 1h or 2d, got {text!r}")
+
+
+def run_report(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="firsttoken report", description="The on-call numbers for a recent window.")
+    _common(parser)
+    parser.add_argument("--since", type=parse_since, default=3600, help="window, e.g. 30m, 1h, 2d (default 1h)")
+    parser.add_argument("--budget-ms", type=float, default=400.0, help="TTFT budget for the over-budget share")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(clickhouse_url=args.clickhouse_url, data_dir=args.data_dir, database=args.database)
+    except CollectorConfigError as exc:
+        print(f"firsttoken report: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    from firsttoken_collector.demo import summary
+    from firsttoken_collector.query_api import QueryError, open_reader
+
+    logging.getLogger("clickhouse_connect").setLevel(logging.CRITICAL)  # the error below says it once, clearly
+    try:
+        reader = open_reader(config)
+        try:
+            rows = summary.render(reader, summary.console(), since_s=args.since, budget_ms=args.budget_ms)
+        finally:
+            reader.close()
+    except QueryError as exc:
+        print(f"firsttoken report: {exc}", file=sys.stderr)
+        return EXIT_CLICKHOUSE
+    if not rows["models"]:
+        print(f"no LLM calls in the last {summary.window(args.since)}", file=sys.stderr)
+    return 0

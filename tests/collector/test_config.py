@@ -96,3 +96,18 @@ def test_db_migrate_prints_and_applies_idempotently(tmp_path: Path, capsys: pyte
     assert "up to date" in capsys.readouterr().out
     assert main(["prices", "sync", "--data-dir", str(tmp_path)]) == 0
     assert "price rows" in capsys.readouterr().out
+
+
+def test_report_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as bad_window:
+        main(["report", "--since", "soon", "--data-dir", str(tmp_path)])
+    assert bad_window.value.code == 2
+    assert "expected a duration like 30m" in capsys.readouterr().err
+    assert main(["report", "--clickhouse-url", "http://u:secret@127.0.0.1:1/db"]) == 4
+    err = capsys.readouterr().err
+    assert "cannot open ClickHouse (http://u@127.0.0.1:1/db)" in err
+    assert "secret" not in err
+    assert main(["db", "migrate", "--data-dir", str(tmp_path)]) == 0
+    capsys.readouterr()
+    assert main(["report", "--data-dir", str(tmp_path), "--since", "30m"]) == 0
+    assert "no LLM calls in the last 30 min" in capsys.readouterr().err

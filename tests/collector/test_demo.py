@@ -63,7 +63,7 @@ def _demo(data_dir: Path) -> tuple[str, dict[str, Any]]:
 @pytest.mark.slow
 def test_demo_runs_end_to_end_and_is_repeatable_with_a_seed(tmp_path: Path) -> None:
     output, first = _demo(tmp_path / "one")
-    for heading in ("LLM calls, last 60 min", "Tools", "Tasks", "went through instrument()"):
+    for heading in ("LLM calls, last 1 h", "Tools", "Tasks", "went through instrument()"):
         assert heading in output
     services = {row[0] for row in first["calls"]}
     assert services == {"voice-agent", "classifier", "planner"}
@@ -73,5 +73,25 @@ def test_demo_runs_end_to_end_and_is_repeatable_with_a_seed(tmp_path: Path) -> N
     assert sum(row[7] for row in first["calls"]) > 0, "some structured outputs violated their schema"
     ((client_spans, llm_calls),) = first["spans_vs_calls"]
     assert client_spans == llm_calls, "one LLM span per call, each in llm_calls"
+    report = subprocess.run(  # the same numbers afterwards, for on-call without Grafana
+        [
+            sys.executable,
+            "-m",
+            "firsttoken_collector.cli",
+            "report",
+            "--data-dir",
+            str(tmp_path / "one"),
+            "--since",
+            "1h",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert report.returncode == 0, report.stderr
+    assert "anthropic/claude-haiku-4-5" in report.stdout
+    assert "plan_trip" in report.stdout
     _, second = _demo(tmp_path / "two")
     assert second == first

@@ -55,9 +55,7 @@ def run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.scale <= 0:
         parser.error("--scale must be positive")
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=160)  # a log or a pipe: wide enough that the tables are not cut
+    console = summary.console()
     from firsttoken.testing import FakeProviderConfig, FakeProviderServer
     from firsttoken_collector.app import Collector
     from firsttoken_collector.config import CollectorConfigError, load_config

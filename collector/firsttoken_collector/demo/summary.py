@@ -61,6 +61,19 @@ ORDER BY tasks DESC
 """
 
 
+def console() -> Console:
+    """A console for the tables: the terminal's width, or wide enough not to cut columns in a log or a pipe."""
+    terminal = Console()
+    return terminal if terminal.is_terminal else Console(width=160)
+
+
+def window(seconds: int) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size} {unit}"
+    return f"{seconds} s"
+
+
 def _pct(value: Any) -> str:
     return "—" if value is None else f"{100 * float(value):.1f}%"
 
@@ -81,7 +94,7 @@ def render(reader: Reader, console: Console, *, since_s: int = 3600, budget_ms: 
     tool_args = reader.query(TOOL_ARGS_SQL, params).dicts()
     tasks = reader.query(TASKS_SQL, params).dicts()
 
-    table = Table(title=f"LLM calls, last {since_s // 60} min (TTFT budget {budget_ms:.0f} ms)")
+    table = Table(title=f"LLM calls, last {window(since_s)} (TTFT budget {budget_ms:.0f} ms)")
     for column in (
         "model",
         "calls",
