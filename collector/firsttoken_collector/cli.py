@@ -2,7 +2,7 @@
 
 Subcommands are looked up lazily, so `firsttoken fake-provider` works on the base install (standard library only)
 and the collector's heavier dependencies load only for the commands that need them. Built so far: `collector`,
-`db migrate`, `prices sync`, `demo` and `report` (first versions), `fake-provider`; `export` arrives with issue 6.
+`db migrate`, `prices sync`, `demo`, `report`, `export`, `fake-provider`.
 """
 
 from __future__ import annotations
@@ -44,6 +44,12 @@ def _report(argv: list[str]) -> int:
     return run_report(argv)
 
 
+def _export(argv: list[str]) -> int:
+    from firsttoken_collector.collector_cli import run_export
+
+    return run_export(argv)
+
+
 def _demo(argv: list[str]) -> int:
     from firsttoken_collector.demo.run import run
 
@@ -54,6 +60,7 @@ COMMANDS: dict[str, tuple[str, Command]] = {
     "demo": ("run the whole pipeline on this machine: fake provider, real SDKs, collector, summary", _demo),
     "collector": ("receive OTLP (HTTP :4318, gRPC :4317) and store it in ClickHouse", _collector),
     "report": ("the on-call numbers for a recent window, as terminal tables (`--since 1h`)", _report),
+    "export": ("the weekly review as CSV/Parquet/JSON/HTML (`export --week 2026-W47 --out DIR`)", _export),
     "db": ("manage the ClickHouse schema (`db migrate`)", _db),
     "prices": ("load genai-prices data into ClickHouse (`prices sync`)", _prices),
     "fake-provider": ("serve a local fake of the Anthropic and OpenAI APIs", _fake_provider),

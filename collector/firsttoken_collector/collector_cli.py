@@ -1,7 +1,8 @@
 """`firsttoken collector`, `firsttoken db migrate`, `firsttoken prices sync`: argument parsing and exit codes.
 
 Exit codes: 0 ok, 2 bad usage or configuration (the message names the setting), 3 stopped with data left in the
-write-ahead log (replayed at the next start), 4 ClickHouse unreachable or refused the statement.
+write-ahead log (replayed at the next start), 4 ClickHouse unreachable or refused the statement, 5 an output
+directory cannot be written.
 """
 
 from __future__ import annotations
@@ -9,12 +10,14 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from firsttoken_collector.config import CollectorConfigError, load_config
 
 EXIT_CONFIG = 2
 EXIT_UNDRAINED = 3
 EXIT_CLICKHOUSE = 4
+EXIT_OUTPUT = 5
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -186,4 +189,61 @@ def run_report(argv: list[str]) -> int:
         return EXIT_CLICKHOUSE
     if not rows["models"]:
         print(f"no LLM calls in the last {summary.window(args.since)}", file=sys.stderr)
+    return 0
+
+
+def run_export(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="firsttoken export",
+        description="The weekly review's figures, with the previous window and the change, as files.",
+        epilog="Exit codes: 0 written (also for an empty window), 2 bad arguments or configuration, "
+        "4 ClickHouse unreachable, 5 cannot write the output directory.",
+    )
+    _common(parser)
+    when = parser.add_mutually_exclusive_group()
+    when.add_argument("--week", help="ISO week, e.g. 2026-W47 (default: the last complete week)")
+    when.add_argument("--from", dest="start", help="window start (date or ISO datetime, UTC); needs --to")
+    parser.add_argument("--to", dest="end", help="window end (exclusive)")
+    parser.add_argument("--service", default="", help="only this service (default: all)")
+    parser.add_argument("--format", default="csv,parquet,json,html", help="any of csv,parquet,json,html")
+    parser.add_argument("--out", required=True, help="output directory")
+    args = parser.parse_args(argv)
+
+    from firsttoken_collector.query_api import QueryError, open_reader
+    from firsttoken_collector.review import export, figures, weeks
+
+    try:
+        formats = export.parse_formats(args.format)
+        if args.start or args.end:
+            if not (args.start and args.end):
+                raise weeks.WindowError("--from and --to go together")
+            window = weeks.explicit(args.start, args.end)
+        else:
+            window = weeks.iso_week(args.week) if args.week else weeks.last_complete_week()
+        config = load_config(clickhouse_url=args.clickhouse_url, data_dir=args.data_dir, database=args.database)
+    except (export.ExportError, weeks.WindowError, CollectorConfigError) as exc:
+        print(f"firsttoken export: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    logging.getLogger("clickhouse_connect").setLevel(logging.CRITICAL)
+    try:
+        reader = open_reader(config)
+        try:
+            review = figures.compute(reader, window, args.service)
+        finally:
+            reader.close()
+    except QueryError as exc:
+        print(f"firsttoken export: {exc}", file=sys.stderr)
+        return EXIT_CLICKHOUSE
+    try:
+        paths = export.write(review, Path(args.out), formats)
+    except OSError as exc:
+        print(f"firsttoken export: cannot write to {args.out}: {exc}", file=sys.stderr)
+        return EXIT_OUTPUT
+    if review.empty:
+        print(
+            f"firsttoken export: no LLM calls, tool outcomes or tasks in {window.label}; wrote an empty review",
+            file=sys.stderr,
+        )
+    for path in paths:
+        print(path)
     return 0

@@ -195,7 +195,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
     ttl_raw = env.get(ENV_TTL_DAYS, "").strip()
     ttl_days = given.pop("ttl_days", None)
     if ttl_days is None and ttl_raw:
-        ttl_days = _int(env, ENV_TTL_DAYS, 0, minimum=1, maximum=36500)
+        ttl_days = _int(env, ENV_TTL_DAYS, 0, minimum=0, maximum=36500)  # 0: keep data forever
 
     fsync_raw = env.get(ENV_WAL_FSYNC, "1").strip().lower()
     if fsync_raw not in ("0", "1", "true", "false", "on", "off"):

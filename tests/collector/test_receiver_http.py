@@ -464,3 +464,35 @@ def test_bad_or_oversized_chunked_bodies(
 def test_unsupported_transfer_encoding_is_501(server: OtlpHttpServer) -> None:
     head = CHUNKED_HEAD.replace(b"Transfer-Encoding: chunked", b"Transfer-Encoding: gzip, chunked") + b"\r\n"
     assert raw_exchange(server, head, chunked(b"x"))[0] == 501
+
+
+def test_query_endpoint_without_a_token_answers_loopback_clients_only(sink: FakeSink) -> None:
+    external = _external_address()
+    if external is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to connect from")
+    receiver = OtlpHttpServer(
+        sink, SelfMetrics(), host="0.0.0.0", port=0, query_handler=lambda body: (200, "application/json", b"{}")
+    )
+    receiver.start()
+    try:
+        for address, status in (("127.0.0.1", 200), (external, 403)):
+            connection = http.client.HTTPConnection(address, receiver.port, timeout=5)
+            try:
+                connection.request("POST", "/v1/query", body=b'{"query": "SELECT 1"}')
+                response = connection.getresponse()
+                response.read()
+                assert response.status == status, address
+            finally:
+                connection.close()
+    finally:
+        receiver.stop()
+
+
+def _external_address() -> str | None:
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+            address = str(probe.getsockname()[0])
+    except OSError:
+        return None
+    return None if address.startswith("127.") else address

@@ -12,6 +12,7 @@ decoding, not HTTP parsing.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 import logging
 import threading
 import time
@@ -51,7 +52,7 @@ EXPORT_PATHS: dict[str, Signal] = {"/v1/traces": "traces", "/v1/metrics": "metri
 QueryHandler = Callable[[bytes], tuple[int, str, bytes]]
 
 # google.rpc.Code values for the Status body
-_RPC_CODE = {400: 3, 401: 16, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 501: 12, 503: 14}
+_RPC_CODE = {400: 3, 401: 16, 403: 7, 404: 5, 405: 12, 413: 8, 415: 3, 429: 8, 500: 13, 501: 12, 503: 14}
 
 
 class _Reply(Exception):
@@ -62,6 +63,13 @@ class _Reply(Exception):
         self.status = status
         self.message = message
         self.headers = headers or {}
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address.split("%", 1)[0]).is_loopback
+    except ValueError:
+        return False
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -156,6 +164,10 @@ class _Handler(BaseHTTPRequestHandler):
                 raise _Reply(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
             if signal is None:
                 if path == "/v1/query" and self.server.query_handler is not None:
+                    if self.server.token is None and not _is_loopback(self.client_address[0]):
+                        # Without a token, reading the database is for this machine only, whatever the bind.
+                        self._discard_body()
+                        raise _Reply(403, "/v1/query answers loopback clients only unless a token is configured")
                     body = self._read_body()
                     status, content_type, answer = self.server.query_handler(body)
                     self._send(status, content_type, answer)
