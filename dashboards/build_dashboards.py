@@ -1090,16 +1090,22 @@ def drilldown() -> Board:
     return b
 
 
-def main() -> None:
-    OUT.mkdir(exist_ok=True)
-    for name, board in [
+def rendered() -> dict[str, str]:
+    """File name -> the JSON text the builder writes (the tests compare it with the committed files)."""
+    boards = [
         ("overview", overview()),
         ("model-comparison", comparison()),
         ("cost", cost()),
         ("tools-tasks", tools_tasks()),
         ("drilldown", drilldown()),
-    ]:
-        (OUT / f"{name}.json").write_text(json.dumps(board.json(), indent=2) + "\n")
+    ]
+    return {f"{name}.json": json.dumps(board.json(), indent=2) + "\n" for name, board in boards}
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for name, text in rendered().items():
+        (OUT / name).write_text(text)
 
 
 if __name__ == "__main__":

@@ -565,3 +565,18 @@ def test_the_trace_panel_returns_the_whole_trace(loaded: Loaded) -> None:
     expected = {s["span_id"] for s in loaded.spans if s["trace_id"] == chosen["trace_id"]}
     assert {r["spanID"] for r in rows} == expected
     assert {"traceID", "parentSpanID", "serviceName", "operationName", "startTime", "duration", "tags"} <= set(rows[0])
+
+
+def test_committed_json_is_what_the_builder_writes() -> None:
+    """The JSON Grafana loads and the script that keeps it consistent cannot drift apart."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "dashboards" / "build_dashboards.py"
+    spec = importlib.util.spec_from_file_location("build_dashboards", path)
+    assert spec is not None
+    assert spec.loader is not None
+    builder = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(builder)
+    rendered = builder.rendered()
+    committed = {p.name: p.read_text() for p in (path.parent / "json").glob("*.json")}
+    assert rendered == committed, "run `python dashboards/build_dashboards.py` and commit the JSON"
