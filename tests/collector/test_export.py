@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import random
 from collections.abc import Iterator
 from pathlib import Path
@@ -347,3 +348,53 @@ def test_service_filter_empty_week_and_bad_input(
     assert main(["export", "--from", "2026-10-05", "--out", str(tmp_path / "e")]) == 2
     assert main(["export", "--clickhouse-url", "http://u:p@127.0.0.1:1/db", "--out", str(tmp_path / "e")]) == 4
     assert not (tmp_path / "e").exists()
+
+
+def _chromium() -> str | None:
+    import shutil
+
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    _chromium() is None and not os.environ.get("CI"),
+    reason="no Chromium here (.ci/run installs Debian's; in CI this test must run)",
+)
+def test_html_report_renders_its_charts_in_headless_chromium(
+    two_weeks: tuple[Collector, dict[str, list[tuple[str, dict[str, Any]]]]], tmp_path: Path
+) -> None:
+    import subprocess
+
+    from PIL import Image
+
+    collector, _ = two_weeks
+    code, _ = _export(collector, tmp_path / "out", "--week", WEEK, "--format", "html")
+    assert code == 0
+    browser = _chromium()
+    assert browser is not None, "CI must install Chromium (.ci/run does)"
+    html = tmp_path / "out" / f"firsttoken-{WEEK}.html"
+    shot = tmp_path / "report.png"
+    done = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--window-size=1280,1600",
+            f"--screenshot={shot}",
+            html.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert shot.exists(), done.stderr[-2000:]
+    image = Image.open(shot).convert("RGB")
+    colours = image.getcolors(maxcolors=1 << 20) or []
+    assert len(colours) > 20, "the page is not blank"
+    # the charts' bars are drawn in the report's blue (#2f6fde): at least some thousand pixels of it are on screen
+    blue = sum(count for count, rgb in colours if rgb == (0x2F, 0x6F, 0xDE))
+    assert blue > 1000, f"only {blue} chart-bar pixels: the charts did not render"

@@ -24,7 +24,16 @@ def bar_chart(
     *,
     percent: bool = False,
 ) -> str:
-    """An SVG string; unknown values (None) are drawn as a hatched 'no data' mark, never as a zero-length bar."""
+    """An SVG string; unknown values (None) are drawn as a hatched 'no data' mark, never as a zero-length bar.
+    Rows unknown in both windows (a TTFT for a service that never streams) are left out."""
+    rows = [
+        (lab, cur, prev)
+        for lab, cur, prev in zip(labels, current, previous, strict=True)
+        if (cur, prev) != (None, None)
+    ]
+    labels = [r[0] for r in rows]
+    current = [r[1] for r in rows]
+    previous = [r[2] for r in rows]
     known = [v for v in (*current, *previous) if v is not None]
     top = max(known, default=0.0) or 1.0
     row_h = 2 * _BAR_H + _GAP
