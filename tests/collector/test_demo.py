@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -73,6 +74,15 @@ def test_demo_runs_end_to_end_and_is_repeatable_with_a_seed(tmp_path: Path) -> N
     assert sum(row[7] for row in first["calls"]) > 0, "some structured outputs violated their schema"
     ((client_spans, llm_calls),) = first["spans_vs_calls"]
     assert client_spans == llm_calls, "one LLM span per call, each in llm_calls"
+    exported = sorted(path.name for path in (tmp_path / "one" / "export").iterdir())
+    assert {path.rsplit(".", 1)[-1] for path in exported} >= {"csv", "parquet", "json", "html"}, exported
+    for name in exported:
+        assert str(tmp_path / "one" / "export" / name) in output.replace("\n", ""), "the demo names what it wrote"
+    (review_json,) = (tmp_path / "one" / "export").glob("*.json")
+    review = json.loads(review_json.read_text())
+    models = review["tables"]["models"]
+    assert models, "this week's review holds the demo's calls"
+    assert sum(int(row["calls"]) for row in models) == sum(row[3] for row in first["calls"])
     report = subprocess.run(  # the same numbers afterwards, for on-call without Grafana
         [
             sys.executable,

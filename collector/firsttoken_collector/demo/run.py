@@ -2,24 +2,27 @@
 
 Starts the fake provider and an embedded collector in this process, runs the three demo services (voice agent,
 classifier, planner) as separate processes that export OTLP to the collector exactly as deployed services would,
-shows their progress, waits until every span is in ClickHouse, prints the on-call summary, and says how to look at
-the same data in Grafana.
+shows their progress, waits until every span is in ClickHouse, prints the on-call summary, writes this week's review
+(the files `firsttoken export` writes) and says how to look at the same data in Grafana.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import os
 import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from firsttoken_collector.demo import summary
 from firsttoken_collector.demo.workloads import SERVICES
+from firsttoken_collector.query_api import Reader
 
 DEFAULT_DATA_DIR = ".firsttoken-demo"
 
@@ -88,6 +91,11 @@ def run(argv: list[str]) -> int:
         reader = open_reader(config)
         rows = summary.render(reader, console, since_s=3600, budget_ms=args.budget_ms)
         calls = sum(int(row["calls"]) for row in rows["models"])
+        with console.status("writing this week's review (CSV, Parquet, JSON, HTML)..."):
+            written = _weekly_export(reader, Path(config.data_dir) / "export")
+        console.print("\nThis week's review, as `firsttoken export --week` writes it every Monday:")
+        for path in written:
+            console.print(f"  {path}")
         console.print(
             f"\n[bold]{calls} LLM calls[/bold] from 3 services went through instrument() -> OTLP -> the collector -> "
             f"ClickHouse in {time.monotonic() - started:.0f} s."
@@ -102,6 +110,14 @@ def run(argv: list[str]) -> int:
         "services at OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 — see docs/deployment.md."
     )
     return 0
+
+
+def _weekly_export(reader: Reader, out_dir: Path) -> list[Path]:
+    """The demo's traffic is in the current ISO week: export that week the way the Monday cron job would."""
+    from firsttoken_collector.review import export, figures, weeks
+
+    review = figures.compute(reader, weeks.week_of(dt.datetime.now(dt.timezone.utc)))
+    return export.write(review, out_dir, export.parse_formats("csv,parquet,json,html"))
 
 
 def _follow(console: Console, children: dict[str, subprocess.Popen[str]], scale: float) -> dict[str, str]:

@@ -75,6 +75,12 @@ def _parse(text: str) -> dt.datetime:
     return value.astimezone(dt.timezone.utc)
 
 
+def week_of(moment: dt.datetime) -> Window:
+    """The ISO week a moment falls in (the demo exports the week it just wrote, not yet complete)."""
+    year, week, _ = moment.astimezone(dt.timezone.utc).isocalendar()
+    return iso_week(f"{year}-W{week:02d}")
+
+
 def last_complete_week(now: dt.datetime | None = None) -> Window:
     """The week a Monday cron job means: the last one that has ended."""
     now = now or dt.datetime.now(dt.timezone.utc)
