@@ -533,6 +533,33 @@ def test_cost_per_task_equals_the_spans_and_unpriced_is_not_zero(loaded: Loaded)
 
 
 @pytest.mark.slow
+def test_most_expensive_traces_equal_the_spans(loaded: Loaded) -> None:
+    """Ranked on the hashed trace key, shown per real trace id: the same traces, sums and counts as the spans. A
+    trace none of whose calls is priced has an unknown cost (NULL, ranked last), not $0."""
+    traces: dict[str, dict[str, Any]] = {}
+    for span in _llm(loaded.spans):
+        trace = traces.setdefault(span["trace_id"], {"priced": None, "unpriced": 0, "calls": 0})
+        trace["calls"] += 1
+        if span["attributes"].get("firsttoken.cost.priced"):
+            trace["priced"] = (trace["priced"] or 0.0) + span["attributes"]["firsttoken.cost.usd"]
+        else:
+            trace["unpriced"] += 1
+    rows = _panel_row(loaded, "cost", "Most expensive traces")
+    assert len(rows) == min(50, len(traces))
+    known = sorted((t["priced"] for t in traces.values() if t["priced"] is not None), reverse=True)
+    shown = [row["priced_cost_usd"] for row in rows]
+    assert all(_close(a, b) for a, b in zip(shown, known, strict=False)), "ranked by priced cost, highest first"
+    assert shown[len(known) :] == [None] * (len(shown) - len(known)), "unknown costs come last, never as 0"
+    for row in rows:
+        trace = traces[row["trace_id"]]
+        if trace["priced"] is None:
+            assert row["priced_cost_usd"] is None
+        else:
+            assert _close(row["priced_cost_usd"], trace["priced"])
+        assert (row["llm_calls"], row["unpriced_calls"]) == (trace["calls"], trace["unpriced"])
+
+
+@pytest.mark.slow
 def test_task_completion_and_fan_out_equal_the_spans(loaded: Loaded) -> None:
     tasks = [s["attributes"] for s in loaded.spans if s["name"].startswith("invoke_workflow")]
     (row,) = _panel_row(loaded, "overview", "Task completion")

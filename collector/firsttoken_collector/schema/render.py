@@ -19,6 +19,8 @@ Placeholders (`{{...}}`):
     {{ttl EXPR}}                    `TTL EXPR + toIntervalDay(n)`, or nothing when TTL is off
     {{dedup}}                       `, <non_>replicated_deduplication_window = 1000` (for SETTINGS)
     {{distributed NAME SHARDKEY}}   cluster mode: the Distributed table over `NAME_local`; single node: nothing
+    {{add_column NAME DEFINITION}}  `ALTER TABLE ... ADD COLUMN IF NOT EXISTS DEFINITION` on the table, and in cluster
+                                    mode on both `NAME_local` and its Distributed table (ON CLUSTER)
 Identifiers are validated against `IDENTIFIER` and back-quoted; a template may only use the names above.
 """
 
@@ -107,6 +109,18 @@ def _distributed(options: SchemaOptions, argument: str) -> str:
     )
 
 
+def _add_column(options: SchemaOptions, argument: str) -> str:
+    name, _, definition = argument.partition(" ")
+    if not definition.strip():
+        raise SchemaConfigError("{{add_column}} needs a table name and a column definition")
+    clause = f"ADD COLUMN IF NOT EXISTS {definition.strip()}"
+    local = f"ALTER TABLE {options.table(name)} {options.on_cluster} {clause}"
+    if not options.cluster:
+        return local
+    # A Distributed table keeps its own column list: it must learn the column too, or queries through it fail.
+    return f"{local};\nALTER TABLE {options.shared_table(name)} {options.on_cluster} {clause}"
+
+
 def _ttl(options: SchemaOptions, expression: str) -> str:
     days = options.effective_ttl_days
     return f"TTL {expression} + toIntervalDay({days})" if days > 0 else ""
@@ -140,6 +154,8 @@ def render_template(template: str, options: SchemaOptions) -> str:
             return _dedup(options)
         if name == "distributed":
             return _distributed(options, argument)
+        if name == "add_column":
+            return _add_column(options, argument)
         raise SchemaConfigError(f"unknown placeholder {{{{{name}}}}} in a migration")
 
     return _PLACEHOLDER.sub(substitute, template)
