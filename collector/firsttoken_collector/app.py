@@ -75,11 +75,13 @@ class Collector:
             database = config.clickhouse.database
             self._store = ClickHouseWriter(config.clickhouse, database=database)
             if config.migrate_on_start:
-                from firsttoken_collector.schema.migrate import migrate
+                from firsttoken_collector.schema import apply_retention, migrate
 
                 applied = migrate(self._store.client(), database=database, ttl_days=config.ttl_days)
                 if applied:
                     log.info("applied schema migrations %s", ", ".join(applied))
+                if config.ttl_days is not None:  # only a configured retention changes an existing database
+                    apply_retention(self._store.client(), database=database, ttl_days=config.ttl_days)
             self.pipeline = IngestPipeline(
                 wal_dir=config.wal_dir,
                 store=self._store,

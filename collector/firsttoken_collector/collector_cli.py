@@ -95,7 +95,7 @@ def run_db(argv: list[str]) -> int:
     except CollectorConfigError as exc:
         print(f"firsttoken db migrate: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    from firsttoken_collector.schema import MigrationChecksumError, migrate, render
+    from firsttoken_collector.schema import MigrationChecksumError, apply_retention, migrate, render
 
     database = config.clickhouse.database
     ttl_days = args.ttl_days if args.ttl_days is not None else config.ttl_days
@@ -113,6 +113,11 @@ def run_db(argv: list[str]) -> int:
         return EXIT_CLICKHOUSE
     try:
         applied = migrate(client, database=database, ttl_days=ttl_days, cluster=args.cluster)
+        changed = (
+            apply_retention(client, database=database, ttl_days=ttl_days, cluster=args.cluster)
+            if ttl_days is not None
+            else []
+        )
     except (MigrationChecksumError, ValueError) as exc:
         print(f"firsttoken db migrate: {exc}", file=sys.stderr)
         return EXIT_CLICKHOUSE
@@ -122,6 +127,8 @@ def run_db(argv: list[str]) -> int:
     finally:
         client.close()
     print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "schema is up to date")
+    for change in changed:
+        print(f"retention changed, {change}")
     return 0
 
 

@@ -94,6 +94,10 @@ def test_db_migrate_prints_and_applies_idempotently(tmp_path: Path, capsys: pyte
     assert "applied" in capsys.readouterr().out
     assert main(["db", "migrate", "--data-dir", str(tmp_path)]) == 0
     assert "up to date" in capsys.readouterr().out
+    assert main(["db", "migrate", "--ttl-days", "14", "--data-dir", str(tmp_path)]) == 0
+    assert "retention changed, llm_calls: 30 days -> 14 days" in capsys.readouterr().out
+    assert main(["db", "migrate", "--ttl-days", "14", "--data-dir", str(tmp_path)]) == 0
+    assert "retention changed" not in capsys.readouterr().out
     assert main(["prices", "sync", "--data-dir", str(tmp_path)]) == 0
     assert "price rows" in capsys.readouterr().out
 

@@ -205,3 +205,29 @@ def test_single_node_rendering_has_no_cluster_artifacts() -> None:
     assert "_local" not in sql
     assert "Distributed" not in sql
     assert "Replicated" not in sql
+
+
+def test_retention_follows_the_configured_ttl_on_an_existing_database(ch_client: Any) -> None:
+    """Lowering FIRSTTOKEN_TTL_DAYS on a database created with 30 days shortens every table's TTL and old rows go;
+    0 keeps data forever; an unchanged setting changes nothing."""
+    from firsttoken_collector.schema import apply_retention
+    from firsttoken_collector.schema.retention import current_ttl_days, ttl_tables
+
+    migrate(ch_client)
+    tables = ttl_tables()
+    assert {"otel_traces", "llm_calls", "llm_calls_1m", "tasks", "tool_calls", "otel_logs"} <= set(tables)
+    ch_client.command(
+        "INSERT INTO firsttoken.llm_calls (timestamp, trace_id) VALUES (now64(9) - INTERVAL 10 DAY, 'old'),"
+        " (now64(9), 'new')"
+    )
+    changes = apply_retention(ch_client, ttl_days=7)
+    assert {(c.table, c.old_days, c.new_days) for c in changes} == {(name, 30, 7) for name in tables}
+    options = SchemaOptions()
+    assert {current_ttl_days(ch_client, options, name) for name in tables} == {7}
+    ch_client.command("OPTIMIZE TABLE firsttoken.llm_calls FINAL")
+    assert [r[0] for r in ch_client.query("SELECT trace_id FROM firsttoken.llm_calls").result_rows] == ["new"]
+    assert apply_retention(ch_client, ttl_days=7) == []
+    assert len(apply_retention(ch_client, ttl_days=0)) == len(tables)
+    assert {current_ttl_days(ch_client, options, name) for name in tables} == {0}
+    assert migrate(ch_client, ttl_days=None) == []  # no setting: the retention chosen earlier stays
+    assert {current_ttl_days(ch_client, options, name) for name in tables} == {0}

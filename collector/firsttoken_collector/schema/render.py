@@ -121,7 +121,7 @@ def _add_column(options: SchemaOptions, argument: str) -> str:
     return f"{local};\nALTER TABLE {options.shared_table(name)} {options.on_cluster} {clause}"
 
 
-def _ttl(options: SchemaOptions, expression: str) -> str:
+def ttl_clause(options: SchemaOptions, expression: str) -> str:
     days = options.effective_ttl_days
     return f"TTL {expression} + toIntervalDay({days})" if days > 0 else ""
 
@@ -149,7 +149,7 @@ def render_template(template: str, options: SchemaOptions) -> str:
         if name in ("engine", "shared_engine"):
             return _engine(options, argument, shared=name == "shared_engine")
         if name == "ttl":
-            return _ttl(options, argument)
+            return ttl_clause(options, argument)
         if name == "dedup":
             return _dedup(options)
         if name == "distributed":
