@@ -17,7 +17,9 @@ time (no daily cycle).
 Each dashboard is then loaded the way Grafana loads it (query variables first, set to All; model comparison on its
 two main models; the trace drill-down on one task's trace), every panel target is expanded with the plugin's macros
 (tests/dashboards/grafana_sql.py) for the last 24 h and 7 d of the data, and run once to warm up and then three times
-(best of three reported). Alert rules run over their own evaluation window and over 24 h / 7 d.
+(best of three reported). Alert rules run over their own evaluation window and over 24 h / 7 d. The boards with a
+tenant variable then run again with the busiest tenant selected (their rollup panels then aggregate that tenant's
+`llm_calls` rows, since the rollup has no tenant key).
 
 Run: python benchmarks/dashboard_queries.py [--rows 10000000] [--keep DIR] [--repeat 3]
 """
@@ -566,12 +568,17 @@ def _run_board(
     return measured
 
 
-def run_boards(client: Any, end_ms: int, chosen: dict[str, Any], repeat: int) -> list[Measured]:
+def run_boards(
+    client: Any, end_ms: int, chosen: dict[str, Any], repeat: int, *, only_with: str = "", label: str = ""
+) -> list[Measured]:
+    """Every board (or only those with the variable `only_with`), both ranges; `label` is appended to the name."""
     measured = []
     for path in BOARDS:
         board = json.loads(path.read_text())
+        if only_with and only_with not in {v["name"] for v in board["templating"]["list"]}:
+            continue
         for range_name, range_s in RANGES.items():
-            measured += _run_board(client, path.stem, board, range_name, range_s, end_ms, chosen, repeat)
+            measured += _run_board(client, path.stem + label, board, range_name, range_s, end_ms, chosen, repeat)
     return measured
 
 
@@ -665,6 +672,17 @@ def main(argv: list[str] | None = None) -> int:
         )
         chosen = {"model_a": ["claude-haiku-4-5"], "model_b": ["gpt-5-mini"], "trace_id": str(trace_id)}
         measured = run_boards(client, end_ms, chosen, args.repeat) + run_alerts(client, end_ms, args.repeat)
+        # With one tenant selected, rollup panels aggregate that tenant's llm_calls rows (the rollup has no tenant).
+        busiest = str(
+            client.command(
+                "SELECT tenant FROM llm_calls WHERE tenant != '' GROUP BY tenant ORDER BY count() DESC LIMIT 1"
+            )
+        )
+        tenant_share = float(client.command(f"SELECT countIf(tenant = '{busiest}') / count() FROM llm_calls"))
+        print(f"busiest tenant: {busiest} ({tenant_share:.0%} of the calls), selected in the '+{busiest}' rows")
+        measured += run_boards(
+            client, end_ms, {**chosen, "tenant": [busiest]}, args.repeat, only_with="tenant", label=f"+{busiest}"
+        )
         print()
         print_table(measured)
     finally:

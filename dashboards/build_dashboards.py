@@ -19,9 +19,37 @@ SVC = " AND $__conditionalAll(service_name IN (${service:singlequote}), $service
 PROV = " AND $__conditionalAll(provider IN (${provider:singlequote}), $provider)"
 MODEL = " AND $__conditionalAll(model IN (${model:singlequote}), $model)"
 TENANT = " AND $__conditionalAll(tenant IN (${tenant:singlequote}), $tenant)"
-R = "FROM llm_calls_1m WHERE $__timeFilter(minute)" + SVC + PROV + MODEL  # rollup, no tenant key
+ROLLUP_MIGRATION = (
+    Path(__file__).resolve().parents[1] / "collector/firsttoken_collector/schema/migrations/0008_rollups.sql"
+)
+
+
+def rollup_on_the_fly() -> str:
+    """The rollup view's own SELECT (read from its migration, so the two cannot drift), over llm_calls.
+
+    The rollup has no tenant key (a tenant per row would multiply it by the tenants active each minute). With a
+    tenant selected, rollup panels read these rows instead: the same columns, aggregated from that tenant's calls.
+    """
+    sql = ROLLUP_MIGRATION.read_text()
+    body = sql[sql.index("AS SELECT") + len("AS ") : sql.index("FROM {{table llm_calls}} AS l")]
+    body = "\n".join(line.strip() and "  " + line.strip() for line in body.strip().splitlines()).lstrip()
+    group = sql[sql.index("GROUP BY", sql.index("FROM {{table llm_calls}} AS l")) :].rstrip().rstrip(";")
+    return (
+        f"{body.strip()}\n  FROM llm_calls AS l WHERE NOT ($__conditionalAll(1=0, $tenant))"
+        f" AND $__timeFilter(l.timestamp){SVC}{PROV}{MODEL}{TENANT}\n  {group}"
+    )
+
+
+# Rollup panels: llm_calls_1m for all tenants; with a tenant selected, the rollup's rows computed from that tenant's
+# calls ($__conditionalAll turns one branch into 1=1 and the other into a constant false ClickHouse does not read).
+R = (
+    "FROM (\n SELECT * FROM llm_calls_1m WHERE $__conditionalAll(1=0, $tenant) AND $__timeFilter(minute)"
+    + SVC + PROV + MODEL
+    + "\n UNION ALL\n "
+    + rollup_on_the_fly()
+    + "\n) WHERE $__timeFilter(minute)"
+)  # fmt: skip
 C = "FROM llm_calls WHERE $__timeFilter(timestamp)" + SVC + PROV + MODEL + TENANT
-CO = "FROM llm_calls WHERE $__timeFilter(timestamp)" + SVC + PROV + MODEL  # the overview has no tenant variable
 CT = "FROM tasks WHERE $__timeFilter(timestamp)" + SVC + TENANT
 TOOLS = "FROM tool_calls WHERE $__timeFilter(timestamp)" + SVC
 Q = "quantilesTDigestMerge(0.5, 0.9, 0.95, 0.99)"
@@ -285,8 +313,9 @@ def overview() -> Board:
         "firsttoken-overview",
         "firsttoken / On-call overview",
         "Is the LLM tier healthy? Latency against the voice budget, errors and throttling, cache, tools, "
-        "structured output, tasks and cost. Busy panels read the llm_calls_1m rollup (all tenants).",
-        [ds_var(), SERVICE_VAR, PROVIDER_VAR, MODEL_VAR, BUDGET_VAR],
+        "structured output, tasks and cost. Busy panels read the llm_calls_1m rollup; with a tenant selected, the same "
+        "figures from that tenant's calls (tool outcome spans carry no tenant: tool execution panels are all tenants).",
+        [ds_var(), SERVICE_VAR, PROVIDER_VAR, MODEL_VAR, TENANT_VAR, BUDGET_VAR],
     )
     b.row("Right now")
     b.add(
@@ -340,7 +369,7 @@ def overview() -> Board:
         "Share of streamed calls with a TTFT whose TTFT exceeds ${ttft_budget_ms} ms.",
         [
             (
-                f"SELECT countIf(ttft_ms > ${{ttft_budget_ms}}) / nullIf(count(), 0) AS over_budget\n{CO} AND stream = true AND ttft_ms IS NOT NULL",
+                f"SELECT countIf(ttft_ms > ${{ttft_budget_ms}}) / nullIf(count(), 0) AS over_budget\n{C} AND stream = true AND ttft_ms IS NOT NULL",
                 TABLE,
             )
         ],
@@ -406,7 +435,7 @@ def overview() -> Board:
         "Failed or throttled calls per minute by error category: rate_limit (429), overloaded (529), timeout, connection, 5xx, 4xx, other; 'throttled, retried ok' when a retry succeeded.",
         [
             (
-                f"SELECT $__timeInterval(timestamp) AS time, if(error_category = '', 'throttled, retried ok', error_category) AS category, count() / {PER_MIN} AS per_min\n{CO} AND (is_error OR throttled)\nGROUP BY time, category ORDER BY time",
+                f"SELECT $__timeInterval(timestamp) AS time, if(error_category = '', 'throttled, retried ok', error_category) AS category, count() / {PER_MIN} AS per_min\n{C} AND (is_error OR throttled)\nGROUP BY time, category ORDER BY time",
                 SERIES,
             )
         ],
@@ -420,7 +449,7 @@ def overview() -> Board:
         "Counts over the range; rate = share of that model's calls.",
         [
             (
-                f"SELECT provider, model, if(error_category = '', 'throttled, retried ok', error_category) AS category, count() AS calls\n{CO} AND (is_error OR throttled)\nGROUP BY provider, model, category ORDER BY calls DESC LIMIT 50",
+                f"SELECT provider, model, if(error_category = '', 'throttled, retried ok', error_category) AS category, count() AS calls\n{C} AND (is_error OR throttled)\nGROUP BY provider, model, category ORDER BY calls DESC LIMIT 50",
                 TABLE,
             )
         ],
@@ -450,7 +479,7 @@ def overview() -> Board:
         "Share of streamed calls (with a TTFT) over ${ttft_budget_ms} ms, by model.",
         [
             (
-                f"SELECT $__timeInterval(timestamp) AS time, model, countIf(ttft_ms > ${{ttft_budget_ms}}) / count() AS over_budget\n{CO} AND stream = true AND ttft_ms IS NOT NULL\nGROUP BY time, model ORDER BY time",
+                f"SELECT $__timeInterval(timestamp) AS time, model, countIf(ttft_ms > ${{ttft_budget_ms}}) / count() AS over_budget\n{C} AND stream = true AND ttft_ms IS NOT NULL\nGROUP BY time, model ORDER BY time",
                 SERIES,
             )
         ],

@@ -342,6 +342,7 @@ def test_every_panel_query_runs_on_the_workload(loaded: Loaded, path: Path, sele
         "Tasks by name",
         "Task completion rate",
         "Cost per task by task name",
+        "Unpriced calls by model",
     }
     assert not [t for t in empty if selection == "all" or t not in allowed], empty
 
@@ -468,6 +469,25 @@ def test_error_and_throttle_rates_equal_the_spans(loaded: Loaded) -> None:
         r["category"]: r["calls"] for r in _panel_row(loaded, "overview", "Failures by provider / model / category")
     }
     assert {"rate_limit", "overloaded", "timeout"} <= set(categories)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tenant", ["acme", "globex"])
+def test_rollup_panels_filtered_to_a_tenant_equal_that_tenants_spans(loaded: Loaded, tenant: str) -> None:
+    """The rollup has no tenant key: with a tenant selected, its panels aggregate that tenant's calls instead."""
+    calls = [s for s in _llm(loaded.spans) if s["attributes"].get("firsttoken.tenant") == tenant]
+    assert calls
+    assert len(calls) < len(_llm(loaded.spans))
+    (row,) = _panel_row(loaded, "overview", "Error rate", tenant=[tenant])
+    assert _close(row["error_rate"], sum(s["status"] == "ERROR" for s in calls) / len(calls))
+    (row,) = _panel_row(loaded, "overview", "Cache hit rate", tenant=[tenant])
+    with_info = [s for s in calls if "firsttoken.cache.hit" in s["attributes"]]
+    assert _close(row["by_requests"], sum(s["attributes"]["firsttoken.cache.hit"] for s in with_info) / len(with_info))
+    (row,) = _panel_row(loaded, "cost", "Priced cost", tenant=[tenant])
+    priced = [s["attributes"]["firsttoken.cost.usd"] for s in calls if s["attributes"].get("firsttoken.cost.priced")]
+    assert _close(row["priced_cost_usd"], sum(priced))
+    (row,) = _panel_row(loaded, "overview", "Error rate")  # All: the rollup, every tenant and none
+    assert _close(row["error_rate"], sum(s["status"] == "ERROR" for s in _llm(loaded.spans)) / len(_llm(loaded.spans)))
 
 
 @pytest.mark.slow
