@@ -14,6 +14,7 @@ from opentelemetry.util.types import AttributeValue
 
 from firsttoken import semconv
 from firsttoken.pricing import DEFAULT, Pricer, PricingContext, Tokens
+from firsttoken.pricing.arithmetic import compute_counts
 
 if TYPE_CHECKING:
     from firsttoken.core.call import LLMCall
@@ -21,14 +22,10 @@ if TYPE_CHECKING:
 
 _GEO = "anthropic.request.inference_geo"
 _SPEED = "anthropic.request.speed"
+_MAX_CONTEXTS = 256
 
 
-def _context(call: LLMCall, attrs: dict[str, AttributeValue]) -> PricingContext:
-    tier = call.facts.service_tier or attrs.get(semconv.OPENAI_REQUEST_SERVICE_TIER)
-    geo = attrs.get(_GEO)
-    speed = attrs.get(_SPEED)
-    if tier is None and geo is None and speed is None:
-        return DEFAULT
+def _context(tier: Any, geo: Any, speed: Any) -> PricingContext:
     return PricingContext(
         service_tier=tier if isinstance(tier, str) else None,
         inference_geo=geo if isinstance(geo, str) else None,
@@ -37,33 +34,50 @@ def _context(call: LLMCall, attrs: dict[str, AttributeValue]) -> PricingContext:
 
 
 def cost_stage(pricer: Pricer) -> Stage:
+    # (tier, geo, speed) as found on the call -> its PricingContext: a handful of distinct values per process, so a
+    # call reuses one instead of building a NamedTuple (bounded in case the values come from the application).
+    contexts: dict[tuple[Any, Any, Any], PricingContext] = {}
+
     def on_end(call: LLMCall, attrs: dict[str, AttributeValue]) -> None:
         operation = call.endpoint.operation
         if call.failed or operation == semconv.OP_COUNT_TOKENS:
             return
         facts = call.facts
+        input_tokens = facts.input_tokens
         output: Any = facts.output_tokens
-        if operation == semconv.OP_EMBEDDINGS and facts.input_tokens is not None:
+        if operation == semconv.OP_EMBEDDINGS and input_tokens is not None:
             output = 0  # embeddings produce no output tokens; zero here is a fact, not a guess
-        write_5m, write_1h = facts.cache_5m, facts.cache_1h
-        tokens = Tokens(
-            input_tokens=facts.input_tokens,
-            output_tokens=output,
-            cache_read_tokens=facts.cache_read,
-            cache_write_tokens=facts.cache_creation,
-            cache_write_5m_tokens=write_5m,
-            cache_write_1h_tokens=write_1h,
-        )
+        tier = facts.service_tier or attrs.get(semconv.OPENAI_REQUEST_SERVICE_TIER)
+        geo = attrs.get(_GEO)
+        speed = attrs.get(_SPEED)
+        if tier is None and geo is None and speed is None:
+            context = DEFAULT
+        else:
+            key = (tier, geo, speed)
+            cached = contexts.get(key)
+            if cached is None:
+                cached = _context(tier, geo, speed)
+                if len(contexts) >= _MAX_CONTEXTS:
+                    contexts.clear()
+                contexts[key] = cached
+            context = cached
+        provider = call.provider
         model = facts.response_model or call.request.model
-        cost = pricer.price(call.provider, model, tokens, _context(call, attrs))
+        rates = pricer.rates(provider, model, context)
+        cost = None
+        if rates is not None:
+            read, write, write_5m, write_1h = facts.cache_read, facts.cache_creation, facts.cache_5m, facts.cache_1h
+            cost = compute_counts(rates, input_tokens, output, read, write, write_5m, write_1h)
+            if cost is None and input_tokens is not None and output is not None:
+                pricer.warn_inconsistent(provider, model, Tokens(input_tokens, output, read, write, write_5m, write_1h))
         if cost is None:
             attrs[semconv.COST_PRICED] = False
             return
         attrs[semconv.COST_PRICED] = True
-        attrs[semconv.COST_USD] = cost.total_usd
-        attrs[semconv.COST_INPUT_USD] = cost.input_usd
-        attrs[semconv.COST_OUTPUT_USD] = cost.output_usd
-        attrs[semconv.COST_CACHE_READ_USD] = cost.cache_read_usd
-        attrs[semconv.COST_CACHE_WRITE_USD] = cost.cache_write_usd
+        attrs[semconv.COST_USD] = cost[0]
+        attrs[semconv.COST_INPUT_USD] = cost[1]
+        attrs[semconv.COST_OUTPUT_USD] = cost[2]
+        attrs[semconv.COST_CACHE_READ_USD] = cost[3]
+        attrs[semconv.COST_CACHE_WRITE_USD] = cost[4]
 
     return on_end

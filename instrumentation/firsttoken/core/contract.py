@@ -30,7 +30,6 @@ class RequestInfo:
         self,
         model: str | None,
         attributes: dict[str, AttributeValue],
-        *,
         stream: bool = False,
         tools: Any = None,
         structured: Any = None,

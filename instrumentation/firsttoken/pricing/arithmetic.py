@@ -121,7 +121,20 @@ def compute(rates: Rates, tokens: Tokens) -> Cost | None:
     Inconsistent: a negative count, cache reads + writes above the total input, or TTL-split writes above all
     writes -- usually Anthropic's `input_tokens` (which excludes cache tokens) passed as the total.
     """
-    inp, out, read, write, write_5m, write_1h, _ = tokens
+    return compute_counts(rates, *tokens[:6])
+
+
+def compute_counts(
+    rates: Rates,
+    inp: int | None,
+    out: int | None,
+    read: int | None,
+    write: int | None,
+    write_5m: int | None,
+    write_1h: int | None,
+) -> Cost | None:
+    """`compute` over the counts of a `Tokens` (same order, same meaning), for callers that hold them loose: the
+    per-call path then builds no `Tokens` at all."""
     if inp is None or out is None:
         return None
     if read is None:

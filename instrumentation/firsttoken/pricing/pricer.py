@@ -80,21 +80,31 @@ class Pricer:
         Returns None, never a zero cost, when the model has no known price (warned once per provider and model),
         when input or output tokens are unknown, or when the counts are inconsistent (warned once per model).
         """
+        rates = self.rates(provider, model, context)
+        if rates is None:
+            return None
+        cost = compute(rates, tokens)
+        if cost is None and tokens.input_tokens is not None and tokens.output_tokens is not None:
+            self.warn_inconsistent(provider, model, tokens)
+        return cost
+
+    def rates(self, provider: str, model: str | None, context: PricingContext = DEFAULT) -> Rates | None:
+        """The prices `price` applies (resolved once, cached), or None when no price is known; for callers that do
+        the per-call arithmetic themselves with `arithmetic.compute_counts` (the span stage)."""
         if self._clock() >= self._valid_until:
             self._start_period()
         rates = self._cache.get((provider, model, context))
         if rates is None:
             rates = self._resolve(provider, model, context)
-        if rates is _UNPRICED:
-            return None
-        cost = compute(rates, tokens)
-        if cost is None and tokens.input_tokens is not None and tokens.output_tokens is not None:
-            self._warn_once(
-                ("usage", provider, model or ""),
-                f"inconsistent usage on {provider}/{model}: {tokens!r} (input_tokens must be the TOTAL input, cache "
-                "reads and writes included; cache subsets cannot exceed it): cost unknown",
-            )
-        return cost
+        return None if rates is _UNPRICED else rates
+
+    def warn_inconsistent(self, provider: str, model: str | None, tokens: Tokens) -> None:
+        """Warn (once per provider and model) that known usage could not be priced because its counts disagree."""
+        self._warn_once(
+            ("usage", provider, model or ""),
+            f"inconsistent usage on {provider}/{model}: {tokens!r} (input_tokens must be the TOTAL input, cache "
+            "reads and writes included; cache subsets cannot exceed it): cost unknown",
+        )
 
     def refresh(self) -> None:
         """Forget every resolved price; the next call for each model resolves it again (new date, new data)."""

@@ -74,8 +74,18 @@ def tool_definitions(body: Mapping[str, Any], key: str = "tools") -> Any:
     return tools if (type(tools) is list or type(tools) is tuple) and tools else None
 
 
+# type -> is it a Mapping: request bodies are full of the SDKs' NotGiven/Omit sentinels, and asking the Mapping ABC
+# about one costs several times a dict lookup. Bounded; a class's answer does not change between calls.
+_IS_MAPPING: dict[type[Any], bool] = {dict: True, type(None): False}
+_MAX_TYPES = 256
+
+
 def mapping(value: Any) -> Mapping[str, Any] | None:
     """`value` if it is a mapping (dicts take the fast path), else None."""
-    if type(value) is dict or isinstance(value, Mapping):
-        return value
-    return None
+    cls = type(value)
+    known = _IS_MAPPING.get(cls)
+    if known is None:
+        known = isinstance(value, Mapping)
+        if len(_IS_MAPPING) < _MAX_TYPES:
+            _IS_MAPPING[cls] = known
+    return value if known else None

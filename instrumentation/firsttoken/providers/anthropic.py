@@ -54,39 +54,40 @@ def _requested_schema(body: Mapping[str, Any]) -> StructuredSpec | None:
     return None
 
 
-# (field of the provider's usage object, CallFacts attribute); a field that is absent or None leaves the fact as is,
-# which is what a `message_delta` that repeats only some counts needs.
-_USAGE_COUNTS = (
-    ("cache_read_input_tokens", "cache_read"),
-    ("cache_creation_input_tokens", "cache_creation"),
-    ("output_tokens", "output_tokens"),
-)
-_CACHE_SPLIT_COUNTS = (("ephemeral_5m_input_tokens", "cache_5m"), ("ephemeral_1h_input_tokens", "cache_1h"))
-_OUTPUT_DETAIL_COUNTS = (("thinking_tokens", "reasoning_tokens"),)
-
-
-def _copy_counts(source: Any, fields: tuple[tuple[str, str], ...], facts: CallFacts) -> None:
-    for name, fact in fields:
-        value = getattr(source, name, None)
-        if type(value) is int:
-            setattr(facts, fact, value)
-
-
 def _apply_usage(usage: Any, facts: CallFacts, raw_input: int | None = None) -> int | None:
     """Fold an Anthropic usage object into facts; returns the provider's own input count (streams keep it, so a
-    later `message_delta` that updates cache counts recomputes the total correctly)."""
+    later `message_delta` that updates cache counts recomputes the total correctly).
+
+    A count that is absent or None leaves its fact as is, which is what a `message_delta` that repeats only some
+    counts needs. Written out field by field: this runs once per call (twice per stream).
+    """
     if usage is None:
         return raw_input
     value = getattr(usage, "input_tokens", None)
     if type(value) is int:
         raw_input = value
-    _copy_counts(usage, _USAGE_COUNTS, facts)
+    value = getattr(usage, "cache_read_input_tokens", None)
+    if type(value) is int:
+        facts.cache_read = value
+    value = getattr(usage, "cache_creation_input_tokens", None)
+    if type(value) is int:
+        facts.cache_creation = value
+    value = getattr(usage, "output_tokens", None)
+    if type(value) is int:
+        facts.output_tokens = value
     split = getattr(usage, "cache_creation", None)
     if split is not None:
-        _copy_counts(split, _CACHE_SPLIT_COUNTS, facts)
+        value = getattr(split, "ephemeral_5m_input_tokens", None)
+        if type(value) is int:
+            facts.cache_5m = value
+        value = getattr(split, "ephemeral_1h_input_tokens", None)
+        if type(value) is int:
+            facts.cache_1h = value
     details = getattr(usage, "output_tokens_details", None)
     if details is not None:
-        _copy_counts(details, _OUTPUT_DETAIL_COUNTS, facts)
+        value = getattr(details, "thinking_tokens", None)
+        if type(value) is int:
+            facts.reasoning_tokens = value
     tier = getattr(usage, "service_tier", None)
     if type(tier) is str:
         facts.service_tier = tier
@@ -101,14 +102,15 @@ class MessagesEndpoint:
 
     def read_request(self, body: Mapping[str, Any], keep_content: bool) -> RequestInfo:
         model = body.get("model")
-        return RequestInfo(
+        messages = body.get("messages")
+        return RequestInfo(  # positional: this runs on every call
             model if isinstance(model, str) else None,
             request_params(body, _PARAMS),
-            stream=body.get("stream") is True,
-            tools=tool_definitions(body),
-            structured=_requested_schema(body),
-            content=body if keep_content else None,
-            messages=messages if type(messages := body.get("messages")) is list else None,
+            body.get("stream") is True,
+            tool_definitions(body),
+            _requested_schema(body),
+            body if keep_content else None,
+            messages if type(messages) is list else None,
         )
 
     def read_response(self, message: Any, facts: CallFacts) -> None:

@@ -127,13 +127,13 @@ class ChatCompletionsEndpoint:
     surface = "chat.completions"
 
     def read_request(self, body: Mapping[str, Any], keep_content: bool) -> RequestInfo:
-        return RequestInfo(
+        return RequestInfo(  # positional: this runs on every call
             _model(body),
             request_params(body, _CHAT_PARAMS),
-            stream=body.get("stream") is True,
-            tools=tool_definitions(body),
-            structured=_chat_schema(body),
-            content=body if keep_content else None,
+            body.get("stream") is True,
+            tool_definitions(body),
+            _chat_schema(body),
+            body if keep_content else None,
         )
 
     def read_response(self, completion: Any, facts: CallFacts) -> None:
@@ -235,10 +235,10 @@ class ResponsesEndpoint:
         return RequestInfo(
             _model(body),
             attrs,
-            stream=body.get("stream") is True,
-            tools=tool_definitions(body),
-            structured=_responses_schema(body),
-            content=body if keep_content else None,
+            body.get("stream") is True,
+            tool_definitions(body),
+            _responses_schema(body),
+            body if keep_content else None,
         )
 
     def read_response(self, response: Any, facts: CallFacts) -> None:
