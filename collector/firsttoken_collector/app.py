@@ -23,6 +23,7 @@ from firsttoken_collector.otlp.decoder_pool import DecoderPool
 from firsttoken_collector.pipeline.ingest import IngestPipeline
 from firsttoken_collector.query_api import RUNTIME_FILE, QueryHandler, write_runtime_file
 from firsttoken_collector.selfmetrics import SelfMetrics
+from firsttoken_collector.selfreport import SelfReporter
 from firsttoken_collector.storage import ClickHouseWriter
 
 log = logging.getLogger("firsttoken.collector")
@@ -55,6 +56,7 @@ class Collector:
         self._http: Any = None
         self._grpc: Any = None
         self._decoders: DecoderPool | None = None
+        self.self_reporter: SelfReporter | None = None
         self._stopped = threading.Event()
 
     @property
@@ -94,6 +96,16 @@ class Collector:
                 fsync=config.wal_fsync,
             )
             self.pipeline.start()
+            if config.self_metrics_seconds > 0:
+                self.self_reporter = SelfReporter(
+                    self.metrics,
+                    self.pipeline.accept,
+                    decode_protobuf,
+                    interval=config.self_metrics_seconds,
+                    instance_id=self.pipeline.instance_id,
+                    refresh=self.pipeline.report_gauges,
+                )
+                self.self_reporter.start()
             self._decoders = DecoderPool(config.decode_workers)
             self._http = OtlpHttpServer(
                 self.pipeline,
@@ -135,6 +147,8 @@ class Collector:
             return True
         self._stopped.set()
         drained = True
+        if self.self_reporter is not None:
+            self.self_reporter.stop()
         if self.pipeline is not None:
             self.pipeline.refuse_new()  # first, so requests arriving while the receivers stop get 503 and retry
         if self._grpc is not None:

@@ -25,6 +25,7 @@ ENV_QUEUE_BYTES = "FIRSTTOKEN_QUEUE_MAX_BYTES"
 ENV_SPILL_BYTES = "FIRSTTOKEN_SPILL_MAX_BYTES"
 ENV_BATCH_ROWS = "FIRSTTOKEN_BATCH_ROWS"
 ENV_BATCH_DELAY = "FIRSTTOKEN_BATCH_DELAY_SECONDS"
+ENV_SELF_METRICS = "FIRSTTOKEN_SELF_METRICS_SECONDS"
 ENV_TTL_DAYS = "FIRSTTOKEN_TTL_DAYS"
 ENV_DATABASE = "FIRSTTOKEN_DATABASE"
 ENV_WAL_FSYNC = "FIRSTTOKEN_WAL_FSYNC"
@@ -81,6 +82,7 @@ class CollectorConfig:
     wal_fsync: bool = True
     migrate_on_start: bool = True
     decode_workers: int = 0
+    self_metrics_seconds: int = 15
 
     @property
     def wal_dir(self) -> Path:
@@ -226,6 +228,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
         wal_fsync=fsync_raw in ("1", "true", "on"),
         migrate_on_start=not bool(given.pop("no_migrate", False)),
         decode_workers=_int(env, ENV_DECODE_WORKERS, os.cpu_count() or 1, minimum=0, maximum=64),
+        self_metrics_seconds=_int(env, ENV_SELF_METRICS, 15, minimum=0, maximum=3600),  # 0: off
     )
     if config.spill_max_bytes < config.max_request_bytes:
         raise CollectorConfigError(

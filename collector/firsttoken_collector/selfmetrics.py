@@ -145,6 +145,18 @@ class SelfMetrics:
                 return float(histogram.count) if histogram else 0.0
             return self._values[name].get(key, 0.0)
 
+    def snapshot(self) -> list[tuple[MetricSpec, dict[str, str], float]]:
+        """Every counter and gauge series with its labels and value (an unlabelled series never touched is 0)."""
+        out: list[tuple[MetricSpec, dict[str, str], float]] = []
+        with self._lock:
+            for name, spec in self._specs.items():
+                if spec.kind == "histogram":
+                    continue
+                series = self._values[name] or ({(): 0.0} if not spec.labels else {})
+                for key, value in sorted(series.items()):
+                    out.append((spec, dict(zip(spec.labels, key, strict=True)), value))
+        return out
+
     def render(self) -> str:
         """All series in the Prometheus text exposition format 0.0.4."""
         lines: list[str] = []

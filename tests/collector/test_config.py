@@ -51,6 +51,8 @@ def test_server_url_with_credentials(tmp_path: Path) -> None:
         ({"FIRSTTOKEN_COLLECTOR_TOKEN": "short"}, "FIRSTTOKEN_COLLECTOR_TOKEN", "16 characters"),
         ({"FIRSTTOKEN_WAL_FSYNC": "sometimes"}, "FIRSTTOKEN_WAL_FSYNC", "expected"),
         ({"FIRSTTOKEN_BATCH_DELAY_SECONDS": "0"}, "FIRSTTOKEN_BATCH_DELAY_SECONDS", "between"),
+        ({"FIRSTTOKEN_SELF_METRICS_SECONDS": "-1"}, "FIRSTTOKEN_SELF_METRICS_SECONDS", "between 0 and 3600"),
+        ({"FIRSTTOKEN_SELF_METRICS_SECONDS": "soon"}, "FIRSTTOKEN_SELF_METRICS_SECONDS", "integer"),
         (
             {"FIRSTTOKEN_SPILL_MAX_BYTES": str(2 << 20), "FIRSTTOKEN_MAX_REQUEST_BYTES": str(8 << 20)},
             "FIRSTTOKEN_SPILL_MAX_BYTES",

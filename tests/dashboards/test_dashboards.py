@@ -172,6 +172,8 @@ def test_alert_rules_cover_the_pages() -> None:
         "firsttoken-tool-success-drop",
         "firsttoken-adherence-drop",
         "firsttoken-ingestion-stalled",
+        "firsttoken-collector-spill-growing",
+        "firsttoken-collector-insert-errors",
     }
     for rule in rules:
         queries = [d for d in rule["data"] if d["datasourceUid"] != "__expr__"]

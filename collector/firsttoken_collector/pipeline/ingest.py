@@ -138,6 +138,17 @@ class IngestPipeline:
     def pending_requests(self) -> int:
         return len(self._buffer)
 
+    @property
+    def instance_id(self) -> str:
+        """This data directory's collector id (kept across restarts), for telling replicas apart."""
+        return self._wal.instance_id
+
+    def report_gauges(self) -> None:
+        """Bring the queue and spill gauges up to date now (they are otherwise set as requests come and go)."""
+        self._metrics.set("firsttoken_collector_queue_depth_rows", self._buffer.rows)
+        self._metrics.set("firsttoken_collector_queue_bytes", self._buffer.memory)
+        self._metrics.set("firsttoken_collector_spill_bytes", self._wal.disk_bytes())
+
     def spill_bytes(self) -> int:
         return self._wal.disk_bytes()
 
