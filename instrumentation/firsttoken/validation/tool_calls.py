@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from firsttoken.validation._json import loads
 from firsttoken.validation.schemas import SchemaError, SchemaValidators
 
 
@@ -14,10 +14,10 @@ def tool_schemas(tools: Sequence[Any]) -> dict[str, Any]:
     (`function.parameters`) and Responses (`parameters`). Server tools (web search, ...) map to None."""
     schemas: dict[str, Any] = {}
     for tool in tools:
-        if not isinstance(tool, Mapping):
+        if type(tool) is not dict and not isinstance(tool, Mapping):
             continue
         function = tool.get("function")
-        if isinstance(function, Mapping):
+        if function is not None and isinstance(function, Mapping):
             name, schema = function.get("name"), function.get("parameters")
         else:
             name = tool.get("name")
@@ -33,7 +33,7 @@ def parse_arguments(raw: Any) -> tuple[bool, Any]:
         if not raw.strip():
             return True, {}
         try:
-            return True, json.loads(raw)
+            return True, loads(raw)
         except ValueError:
             return False, None
     return True, raw
