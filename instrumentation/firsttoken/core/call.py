@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 CURRENT_CALL: ContextVar[LLMCall | None] = ContextVar("firsttoken_current_call", default=None)
 
 _THROTTLE_STATUSES = frozenset((429, 529))
+_CLIENT = SpanKind.CLIENT
+_perf_counter = time.perf_counter
+_time_ns = time.time_ns
 
 
 class LLMCall:
@@ -67,8 +71,8 @@ class LLMCall:
         self.endpoint = endpoint
         self.provider = provider
         self.server = server
-        self.t0 = time.perf_counter()
-        self.start_ns = time.time_ns()
+        self.t0 = _perf_counter()
+        self.start_ns = start_ns = _time_ns()
         capture = rt.capture_enabled
         request = endpoint.read_request(body, capture)
         self.request: RequestInfo = request
@@ -88,7 +92,6 @@ class LLMCall:
         # One-shot token: list.pop() is atomic under the GIL, so the span ends exactly once even if a close and a
         # finalizer race; cheaper than allocating a lock per call.
         self._end_token: list[None] = [None]
-        self._context_token: object | None = None
         self._var_token: Token[LLMCall | None] | None = None
         model = request.model
         operation = endpoint.operation
@@ -97,7 +100,13 @@ class LLMCall:
         attrs[semconv.PROVIDER_NAME] = provider
         if model:
             attrs[semconv.REQUEST_MODEL] = model
-        name = f"{operation} {model}" if model else operation
+            name = f"{operation} {model}"
+        else:
+            name = operation
+        # The parent is read once and handed to the SDK (and to `activate`), which would otherwise look the current
+        # context up three times.
+        parent = otel_context.get_current()
+        self._context_token: object | None = None
         if rt.sampler_reads_attributes:
             # A custom sampler may decide on these; the SDK's built-in samplers never read them, and cleaning them
             # through the SDK costs more than the rest of the span.
@@ -107,11 +116,9 @@ class LLMCall:
             }
             if model:
                 sampler_view[semconv.REQUEST_MODEL] = model
-            self.span = rt.tracer.start_span(
-                name, kind=SpanKind.CLIENT, attributes=sampler_view, start_time=self.start_ns
-            )
+            self.span = rt.tracer.start_span(name, parent, _CLIENT, sampler_view, start_time=start_ns)
         else:
-            self.span = rt.tracer.start_span(name, kind=SpanKind.CLIENT, start_time=self.start_ns)
+            self.span = rt.tracer.start_span(name, parent, _CLIENT, start_time=start_ns)
         attrs[semconv.REQUEST_STREAM] = stream
         attrs[semconv.API_SURFACE] = endpoint.surface
         host, port = server
@@ -119,16 +126,17 @@ class LLMCall:
             attrs[semconv.SERVER_ADDRESS] = host
             if port:
                 attrs[semconv.SERVER_PORT] = port
-        if rt.start_stages:
-            rt.enrich_start(self, attrs)
+        for stage in rt.start_stages:
+            stage(self, attrs)
         # The request attributes stay in `attrs` and reach the span with the outcome, in one update at the end:
         # nothing reads a span's attributes before it ends, and one update costs half of two.
-        self.activate()
+        self.activate(parent)
 
     # --- while the HTTP request is in flight -------------------------------------------------------------------------
-    def activate(self) -> None:
-        """Make the span current so HTTP-client spans and SDK retries nest under it."""
-        self._context_token = otel_context.attach(trace.set_span_in_context(self.span))
+    def activate(self, parent: Context | None = None) -> None:
+        """Make the span current so HTTP-client spans and SDK retries nest under it; `parent` is the context the span
+        was started in, when the caller has it at hand (None: the current one)."""
+        self._context_token = otel_context.attach(trace.set_span_in_context(self.span, parent))
         self._var_token = CURRENT_CALL.set(self)
 
     def deactivate(self) -> None:
@@ -165,7 +173,7 @@ class LLMCall:
             self._end_token.pop()
         except IndexError:
             return
-        now = time.perf_counter() if end_at is None else end_at
+        now = _perf_counter() if end_at is None else end_at
         duration = now - self.t0
         facts = self.facts
         attrs = self.request.attributes
@@ -182,7 +190,8 @@ class LLMCall:
         self.error_type = error.error_type if error is not None else None
         if rt.end_stages:
             try:
-                rt.enrich_end(self, attrs)
+                for stage in rt.end_stages:
+                    stage(self, attrs)
             except Exception as exc:  # one stage failing must not lose the span
                 report_internal_error("enrich_end", exc)
         if error is not None:

@@ -90,12 +90,3 @@ class Runtime:
 
     def fail(self, call: LLMCall, exc: BaseException) -> None:
         call.end(error=classify_error(exc), exception=exc)
-
-    # --- stages ---------------------------------------------------------------------------------------------------
-    def enrich_start(self, call: LLMCall, attrs: dict[str, AttributeValue]) -> None:
-        for stage in self.start_stages:
-            stage(call, attrs)
-
-    def enrich_end(self, call: LLMCall, attrs: dict[str, AttributeValue]) -> None:
-        for stage in self.end_stages:
-            stage(call, attrs)
