@@ -60,6 +60,29 @@ def request_params(body: Mapping[str, Any], table: ParamTable) -> dict[str, Attr
     return attrs
 
 
+# One shared `(reason,)` per finish reason. Every span keeps its finish reasons until it is exported; a tuple built per
+# call is a new object for the garbage collector to scan (and makes the span's attribute dict a tracked container),
+# while a shared one is untracked after its first collection. Bounded: reasons come from the provider.
+_REASONS: dict[str, tuple[str]] = {}
+_MAX_REASONS = 256
+
+
+def finish_reasons(reasons: list[str]) -> tuple[str, ...] | None:
+    """The call's finish reasons as the span attribute value, None when there are none."""
+    if len(reasons) != 1:
+        return tuple(reasons) or None
+    return single_reason(reasons[0])
+
+
+def single_reason(reason: str) -> tuple[str]:
+    shared = _REASONS.get(reason)
+    if shared is None:
+        shared = (reason,)
+        if len(_REASONS) < _MAX_REASONS:
+            _REASONS[reason] = shared
+    return shared
+
+
 def mark_content_chunk(facts: CallFacts, now: float) -> None:
     """A stream chunk that carries content or a tool-call delta: the first one sets time to first chunk."""
     if facts.first_chunk_at is None:

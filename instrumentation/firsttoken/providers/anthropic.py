@@ -21,6 +21,7 @@ from firsttoken.providers._read import (
     mapping,
     mark_content_chunk,
     request_params,
+    single_reason,
     tool_definitions,
 )
 from firsttoken.validation.structured import StructuredSpec
@@ -118,7 +119,7 @@ class MessagesEndpoint:
         facts.response_model = getattr(message, "model", None)
         stop = getattr(message, "stop_reason", None)
         if isinstance(stop, str):
-            facts.finish_reasons = (stop,)
+            facts.finish_reasons = single_reason(stop)
             facts.refusal = stop == "refusal"
         _apply_usage(getattr(message, "usage", None), facts)
         parts = facts.output_parts
@@ -175,7 +176,7 @@ class MessagesEndpoint:
             elif kind == "message_delta":
                 stop = event.delta.stop_reason
                 if stop:
-                    facts.finish_reasons = (stop,)
+                    facts.finish_reasons = single_reason(stop)
                     facts.refusal = stop == "refusal"
                 raw_input = _apply_usage(event.usage, facts, raw_input)
 

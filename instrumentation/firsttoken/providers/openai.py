@@ -19,9 +19,11 @@ from firsttoken.core.plugin import ProviderPlugin, optional_attr, present_types
 from firsttoken.providers._read import (
     ParamTable,
     as_int,
+    finish_reasons,
     mapping,
     mark_content_chunk,
     request_params,
+    single_reason,
     tool_definitions,
 )
 from firsttoken.validation.structured import StructuredSpec
@@ -163,7 +165,7 @@ class ChatCompletionsEndpoint:
                 facts.add_tool_call(getattr(function, "name", None), getattr(tool_call, "id", None))
                 if arguments is not None:
                     arguments.append(getattr(function, "arguments", "") or "")
-        facts.finish_reasons = tuple(reasons) or None
+        facts.finish_reasons = finish_reasons(reasons)
 
     def stream_recorder(self, facts: CallFacts) -> StreamRecorder:
         parts = facts.output_parts
@@ -203,7 +205,7 @@ class ChatCompletionsEndpoint:
                                     fragments.append(function.arguments)
                 if choice.finish_reason:
                     reasons[choice.index] = choice.finish_reason
-                    facts.finish_reasons = tuple(reasons[i] for i in sorted(reasons))
+                    facts.finish_reasons = finish_reasons([reasons[i] for i in sorted(reasons)])
                     if arguments is not None and tool_fragments:
                         arguments[:] = ["".join(f) for f in tool_fragments.values()]
             usage = chunk.usage
@@ -264,13 +266,13 @@ class ResponsesEndpoint:
                         parts.append(getattr(part, "text", "") or "")
         status = getattr(response, "status", None)
         if status == "completed":
-            facts.finish_reasons = ("tool_calls" if facts.tool_names else "stop",)
+            facts.finish_reasons = single_reason("tool_calls" if facts.tool_names else "stop")
         elif status == "incomplete":
             details = getattr(response, "incomplete_details", None)
             reason = getattr(details, "reason", None) or "incomplete"
-            facts.finish_reasons = (_INCOMPLETE_REASONS.get(reason, reason),)
+            facts.finish_reasons = single_reason(_INCOMPLETE_REASONS.get(reason, reason))
         elif isinstance(status, str):
-            facts.finish_reasons = (status,)
+            facts.finish_reasons = single_reason(status)
 
     def stream_recorder(self, facts: CallFacts) -> StreamRecorder:
         parts = facts.output_parts
