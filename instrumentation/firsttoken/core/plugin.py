@@ -17,6 +17,10 @@ from firsttoken.core.stream_proxy import AsyncStreamProxy, SyncStreamProxy
 
 _MAX_CLIENT_CACHE = 1024
 
+RESULT_PLAIN = 0
+RESULT_STREAM = 1
+RESULT_WRAPPER = 2
+
 
 def optional_attr(module_name: str, *path: str) -> Any:
     """`module.a.b` or None when this SDK version does not have it."""
@@ -64,6 +68,8 @@ class ProviderPlugin:
         # a client whose base_url was reassigned and an id reused by a new client.
         self._clients: dict[int, tuple[Any, tuple[str, tuple[str | None, int | None]]]] = {}
         self._response_proxy_cls: dict[type[Any], type[Any]] = {}
+        # result type -> what `Runtime.observe` does with it (one of the RESULT_* kinds); a handful of types per SDK
+        self._result_kinds: dict[type[Any], int] = {}
 
     # --- request side ---------------------------------------------------------------------------------------------
     def body(self, options: Any) -> Mapping[str, Any]:
@@ -114,6 +120,24 @@ class ProviderPlugin:
         return value
 
     # --- result side ----------------------------------------------------------------------------------------------
+    def result_kind(self, result: Any) -> int:
+        """RESULT_STREAM, RESULT_WRAPPER (an SDK response wrapper) or RESULT_PLAIN (a parsed response).
+
+        Cached per type, except for objects that present another class (proxies), whose answer is per object.
+        """
+        cls = type(result)
+        kind = self._result_kinds.get(cls)
+        if kind is None:
+            if self.stream_proxy_class(result) is not None:
+                kind = RESULT_STREAM
+            elif isinstance(result, self.response_wrappers):
+                kind = RESULT_WRAPPER
+            else:
+                kind = RESULT_PLAIN
+            if result.__class__ is cls and len(self._result_kinds) < _MAX_CLIENT_CACHE:
+                self._result_kinds[cls] = kind
+        return kind
+
     def stream_proxy_class(self, result: Any) -> type[Any] | None:
         if isinstance(result, self.sync_streams):
             return SyncStreamProxy

@@ -16,7 +16,7 @@ from firsttoken.config import Settings
 from firsttoken.core.call import LLMCall
 from firsttoken.core.errors import classify_error
 from firsttoken.core.metrics import GenAIMetrics
-from firsttoken.core.plugin import ProviderPlugin
+from firsttoken.core.plugin import RESULT_STREAM, RESULT_WRAPPER, ProviderPlugin
 from firsttoken.core.response_proxy import record_body, try_read_body
 
 
@@ -75,10 +75,12 @@ class Runtime:
     def observe(self, call: LLMCall, result: Any) -> Any:
         """Record a returned result; streams and unread response wrappers come back proxied, all else unchanged."""
         plugin = call.plugin
-        proxy_cls = plugin.stream_proxy_class(result)
-        if proxy_cls is not None:
-            return proxy_cls(result, call, call.endpoint.stream_recorder(call.facts))
-        if isinstance(result, plugin.response_wrappers):
+        kind = plugin.result_kind(result)
+        if kind == RESULT_STREAM:
+            proxy_cls = plugin.stream_proxy_class(result)
+            if proxy_cls is not None:
+                return proxy_cls(result, call, call.endpoint.stream_recorder(call.facts))
+        elif kind == RESULT_WRAPPER:
             body = try_read_body(result)
             if body is not None:
                 record_body(call, result, body)

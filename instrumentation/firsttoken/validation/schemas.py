@@ -32,7 +32,8 @@ class SchemaError(Exception):
 
 class SchemaValidators:
     def __init__(self, max_entries: int = 512) -> None:
-        self._by_id: dict[int, tuple[Any, Any]] = {}
+        # id(schema) -> (schema, its validator or None when it cannot be compiled)
+        self._by_id: dict[int, tuple[Any, Validator | None]] = {}
         self._by_text: OrderedDict[str, Any] = OrderedDict()
         self._max = max_entries
         self._lock = threading.Lock()
@@ -43,7 +44,7 @@ class SchemaValidators:
             return None
         hit = self._by_id.get(id(schema))
         if hit is not None and hit[0] is schema:
-            return None if hit[1] is _UNCOMPILABLE else cast(Validator, hit[1])
+            return hit[1]
         try:
             text = json.dumps(schema, sort_keys=True, separators=(",", ":"), default=str)
         except (TypeError, ValueError):
@@ -62,9 +63,10 @@ class SchemaValidators:
                 self._by_text.move_to_end(text)
             if len(self._by_id) >= self._max:
                 self._by_id.clear()
+            validator = None if compiled is _UNCOMPILABLE else cast(Validator, compiled)
             # Holding the schema keeps its id from being reused by another object while cached.
-            self._by_id[id(schema)] = (schema, compiled)
-        return None if compiled is _UNCOMPILABLE else cast(Validator, compiled)
+            self._by_id[id(schema)] = (schema, validator)
+        return validator
 
     @staticmethod
     def check(validator: Validator, data: Any) -> None:
