@@ -536,3 +536,44 @@ def test_computed_cost_matches_genai_prices_for_many_models(db: Any) -> None:
         usage = Usage(input_tokens=total, cache_read_tokens=read, cache_write_tokens=write, output_tokens=output)
         want = calc_price(usage, model_ref=model, provider_id=provider).total_price
         assert Decimal(str(got[model])).quantize(Decimal("1e-12")) == want.quantize(Decimal("1e-12")), model
+
+
+def test_price_join_of_0010_gives_the_rows_of_0005(db: Any) -> None:
+    """Migration 0010 rewrote how llm_calls_mv finds a price (clauses per row, prices joined by the chosen rule's key).
+    On spans of every anthropic/openai model genai-prices knows (plain, dated, over a long-context tier, with cache
+    reads and both write durations), unknown models and unknown providers, its rows equal 0005's query's."""
+    from firsttoken_collector.schema.migrate import load_migrations
+    from firsttoken_collector.schema.render import SchemaOptions, render_template
+
+    models = db.query(
+        f"SELECT DISTINCT provider_id, model_id FROM {DB}.prices WHERE provider_id IN ('anthropic', 'openai')"
+    ).result_rows
+    assert len(models) > 50
+    rows = []
+    for i, (provider, model) in enumerate([*sorted(models), ("anthropic", "claude-nonexistent-9"), ("acme", "m-1")]):
+        for variant, model_id in enumerate((model, f"{model}-20250101")):
+            rows.append(
+                span(
+                    {
+                        "gen_ai.system": provider,
+                        "gen_ai.operation.name": "chat",
+                        "gen_ai.request.model": model_id,
+                        "gen_ai.usage.input_tokens": str(300_000 if i % 7 == 0 else 1_000 + i),
+                        "gen_ai.usage.output_tokens": str(50 + variant),
+                        "gen_ai.usage.cache_read.input_tokens": str(200 if i % 3 == 0 else 0),
+                        "gen_ai.usage.cache_creation.input_tokens": str(100 if i % 5 == 0 else 0),
+                        "gen_ai.usage.cache_creation.ephemeral_1h_input_tokens": str(40 if i % 10 == 0 else 0),
+                    },
+                    name=f"chat {model_id}",
+                    scope="opentelemetry.instrumentation.anthropic",
+                )
+            )
+    insert_spans(db, rows)
+    (v5,) = [m for m in load_migrations() if m.version == 5]
+    mv = render_template(v5.template, SchemaOptions(database=DB))
+    old_query = mv[mv.index("AS SELECT", mv.index("CREATE MATERIALIZED VIEW")) + 3 :].strip().rstrip(";")
+    old = db.query(f"SELECT * FROM ({old_query}) ORDER BY span_id").result_rows
+    new = db.query(f"SELECT * FROM {DB}.llm_calls ORDER BY span_id").result_rows
+    assert len(new) == len(rows)
+    assert sum(1 for row in query(db, f"SELECT priced FROM {DB}.llm_calls") if row["priced"]) > len(rows) // 2
+    assert new == old

@@ -592,6 +592,8 @@ def test_compose_migrate_command_parses_with_the_real_cli(
 
     monkeypatch.setattr(storage, "connect", lambda target, **_: _Client())
     monkeypatch.setattr(schema, "migrate", fake_migrate)
+    retention: list[dict[str, Any]] = []
+    monkeypatch.setattr(schema, "apply_retention", lambda client, **kwargs: retention.append(kwargs) or [])
     service = services["migrate"]
     clear_collector_environment(monkeypatch)
     for key, value in environment(service).items():
@@ -602,3 +604,4 @@ def test_compose_migrate_command_parses_with_the_real_cli(
     assert call["database"] == DATABASE
     assert call["cluster"] is None
     assert call["ttl_days"] == int(environment(service).get(collector_config.ENV_TTL_DAYS, "30"))
+    assert [r["ttl_days"] for r in retention] == [call["ttl_days"]], "the configured retention is applied"
