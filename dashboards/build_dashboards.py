@@ -906,13 +906,15 @@ def cost() -> Board:
         "Priced cost of the trace's LLM calls; unpriced calls counted.",
         [
             (
-                # Rank on the UInt64 trace_key (millions of traces in 7 d), then read the top 50 traces in full. GLOBAL: on a
-                # cluster the ranking is over all shards, computed once (a plain IN of a Distributed table is refused).
+                # Rank on the UInt64 trace_key with a non-Nullable sum (millions of traces in 7 d), then read the top 50
+                # traces in full. On a cluster, `local` runs the ranking on each shard: llm_calls is sharded by trace,
+                # so the top 50 overall are among the shards' top 50s (a plain IN of a Distributed table is refused).
                 f"SELECT trace_id, min(timestamp) AS started, any(service_name) AS service, count() AS llm_calls,\n"
                 f" sumIf(cost_usd, priced) AS priced_cost_usd, countIf(NOT priced) AS unpriced_calls\n{C}\n"
-                f" AND trace_key GLOBAL IN (SELECT trace_key {C}\n"
-                "  GROUP BY trace_key ORDER BY sumIf(cost_usd, priced) DESC LIMIT 50)\n"
-                "GROUP BY trace_id ORDER BY priced_cost_usd DESC LIMIT 50",
+                f" AND trace_key IN (SELECT trace_key {C}\n"
+                "  GROUP BY trace_key ORDER BY sum(if(priced, assumeNotNull(cost_usd), 0)) DESC LIMIT 50)\n"
+                "GROUP BY trace_id ORDER BY priced_cost_usd DESC LIMIT 50\n"
+                "SETTINGS distributed_product_mode = 'local'",
                 TABLE,
             )
         ],
