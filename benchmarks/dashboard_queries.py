@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.dashboards.grafana_sql import ALL, TimeRange, expand  # noqa: E402
+from tests.dashboards.grafana_sql import TimeRange, expand, load_variables  # noqa: E402
 
 from firsttoken_collector.schema import migrate  # noqa: E402
 
@@ -501,20 +501,6 @@ def _min_interval(panel: dict[str, Any]) -> int:
     return int(text[:-1]) * unit
 
 
-def _variables(board: dict[str, Any], chosen: dict[str, Any]) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for variable in board["templating"]["list"]:
-        name = variable["name"]
-        if variable["type"] == "datasource":
-            values[name] = "firsttoken-clickhouse"
-        elif variable["type"] == "textbox":
-            values[name] = variable["query"]
-        else:
-            values[name] = [ALL] if variable.get("multi") or variable.get("includeAll") else ""
-    values.update({k: v for k, v in chosen.items() if k in values})
-    return values
-
-
 def _timed(client: Any, sql: str, repeat: int) -> tuple[float, int]:
     client.query(sql)  # warm-up
     best = float("inf")
@@ -541,7 +527,7 @@ def _run_board(
     repeat: int,
 ) -> list[Measured]:  # fmt: skip
     time_range = TimeRange(end_ms - range_s * 1000, end_ms)
-    variables = _variables(board, chosen)
+    variables = load_variables(board, chosen)
     all_values: dict[str, list[str]] = {}
 
     def expanded(sql: str, min_interval: int) -> str:

@@ -18,7 +18,7 @@ from firsttoken_collector.query_api import open_reader
 from firsttoken_collector.selfmetrics import SelfMetrics
 from firsttoken_collector.selfreport import SERVICE_NAME, metrics_request
 from firsttoken_collector.synthetic import trace_request
-from tests.dashboards.grafana_sql import TimeRange, expand
+from tests.dashboards.grafana_sql import TimeRange, alert_firing, expand
 
 ALERTS = Path(__file__).resolve().parents[2] / "dashboards/provisioning/alerting/firsttoken-alerts.yaml"
 
@@ -101,10 +101,8 @@ def _evaluate(collector: Collector, uid: str, now_ns: int) -> list[tuple[Any, ..
         time_range=TimeRange(now_ms - window_ms, now_ms + 1000),
         interval_s=60,
     )
-    (condition,) = [d for d in rule["data"] if d["refId"] == rule["condition"]]
-    (threshold,) = condition["model"]["conditions"][0]["evaluator"]["params"]
     rows = open_reader(collector.config).query(sql, {}).rows
-    return [tuple(row) for row in rows if row[-1] > threshold]
+    return [tuple(row) for row in alert_firing(rule, rows)]
 
 
 def _sample(collector: Collector, metrics: SelfMetrics, instance: str, at_ns: int, start_ns: int) -> None:

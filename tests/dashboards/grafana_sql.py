@@ -14,6 +14,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 ALL = "$__all"
 Value = str | Sequence[str]
@@ -161,3 +162,29 @@ def expand(
     sql = macros(sql, time_range, interval_s)
     assert "$" not in sql, f"unexpanded macro or variable left in:\n{sql}"
     return sql
+
+
+def load_variables(board: Mapping[str, Any], chosen: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables as Grafana sets them when the dashboard loads (the provisioned datasource, textbox defaults, All
+    for multi-value or include-All variables, else empty), then `chosen` for the variables the board has."""
+    values: dict[str, Any] = {}
+    for variable in board["templating"]["list"]:
+        name = variable["name"]
+        if variable["type"] == "datasource":
+            values[name] = "firsttoken-clickhouse"
+        elif variable["type"] == "textbox":
+            values[name] = variable["query"]
+        else:
+            values[name] = [ALL] if variable.get("multi") or variable.get("includeAll") else ""
+    values.update({k: v for k, v in chosen.items() if k in values})
+    return values
+
+
+def alert_firing(rule: Mapping[str, Any], rows: Sequence[Sequence[Any]]) -> list[Sequence[Any]]:
+    """The rows of an alert query that cross the rule's threshold (Grafana's threshold expression on the last,
+    numeric column; a NULL never fires)."""
+    (condition,) = [d for d in rule["data"] if d["refId"] == rule["condition"]]
+    evaluator = condition["model"]["conditions"][0]["evaluator"]
+    (threshold,) = evaluator["params"]
+    compare = {"gt": lambda v: v > threshold, "lt": lambda v: v < threshold}[evaluator["type"]]
+    return [row for row in rows if row[-1] is not None and compare(row[-1])]

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.dashboards import dashboard_workload
-from tests.dashboards.grafana_sql import ALL, TimeRange, expand
+from tests.dashboards.grafana_sql import TimeRange, alert_firing, expand, load_variables
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARDS = ROOT / "dashboards"
@@ -256,20 +256,6 @@ def _run(loaded: Loaded, sql: str, variables: dict[str, Any], all_values: dict[s
     return loaded.reader.query(expanded, {})
 
 
-def _variables(board: dict[str, Any], **chosen: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {}
-    for variable in board["templating"]["list"]:
-        name = variable["name"]
-        if variable["type"] == "datasource":
-            values[name] = "firsttoken-clickhouse"
-        elif variable["type"] == "textbox":
-            values[name] = variable["query"]
-        else:
-            values[name] = [ALL] if variable.get("multi") else ""
-    values.update(chosen)
-    return values
-
-
 def _resolve_query_variables(loaded: Loaded, board: dict[str, Any], variables: dict[str, Any]) -> dict[str, list[str]]:
     """Run each query variable in order (later ones may depend on earlier ones), as Grafana does on load."""
     all_values: dict[str, list[str]] = {}
@@ -320,7 +306,7 @@ def test_every_panel_query_runs_on_the_workload(loaded: Loaded, path: Path, sele
                 if k in names
             }
         )
-    variables = _variables(board, **chosen)
+    variables = load_variables(board, chosen)
     all_values = _resolve_query_variables(loaded, board, variables)
     assert all_values.get("service") == [SERVICE]
     if "model" in all_values:
@@ -349,14 +335,6 @@ def test_every_panel_query_runs_on_the_workload(loaded: Loaded, path: Path, sele
     assert not [t for t in empty if selection == "all" or t not in allowed], empty
 
 
-def _firing(rule: dict[str, Any], rows: list[list[Any]]) -> list[list[Any]]:
-    (condition,) = [d for d in rule["data"] if d["refId"] == rule["condition"]]
-    evaluator = condition["model"]["conditions"][0]["evaluator"]
-    (threshold,) = evaluator["params"]
-    compare = {"gt": lambda v: v > threshold, "lt": lambda v: v < threshold}[evaluator["type"]]
-    return [row for row in rows if row[-1] is not None and compare(row[-1])]
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("floor", ["as shipped", "lowered"])
 def test_alert_rules_evaluate_on_the_workload(loaded: Loaded, floor: str) -> None:
@@ -375,7 +353,7 @@ def test_alert_rules_evaluate_on_the_workload(loaded: Loaded, floor: str) -> Non
         numeric = [c for c, t in zip(result.columns, result.types, strict=True) if "String" not in t]
         assert len(numeric) == 1, (rule["uid"], result.columns)  # Grafana alerting needs exactly one number per row
         assert result.columns[-1] == numeric[0]
-        firing[rule["uid"]] = sorted(str(row[0]) if len(row) > 1 else "" for row in _firing(rule, result.rows))
+        firing[rule["uid"]] = sorted(str(row[0]) if len(row) > 1 else "" for row in alert_firing(rule, result.rows))
     if floor == "as shipped":
         assert not any(firing.values()), firing
     else:
@@ -400,7 +378,7 @@ def _quantile(values: list[float], q: float) -> float:
 
 def _panel_row(loaded: Loaded, board_name: str, title: str, ref: str = "A", **chosen: Any) -> list[dict[str, Any]]:
     board = _boards()[board_name]
-    variables = _variables(board, **chosen)
+    variables = load_variables(board, chosen)
     all_values = _resolve_query_variables(loaded, board, variables)
     (target,) = [t for t in _panel(board, title)["targets"] if t["refId"] == ref]
     return _run(loaded, target["rawSql"], variables, all_values).dicts()

@@ -109,7 +109,7 @@ class BatchWriter:
             self._intent = None
             with self._buffer.cond:
                 self._buffer.release(batch)
-            self._report_queue()
+            self.report_queue()
 
     def _decoded(self, entry: Entry) -> Decoded | None:
         if entry.decoded is not None:
@@ -171,7 +171,7 @@ class BatchWriter:
                         "insert into ClickHouse failed (%s); retrying with backoff, accepting into the spill", exc
                     )
                 self.healthy = False
-                self._report_queue()
+                self.report_queue()
                 if self._stop.wait(backoff):
                     return None
                 backoff = min(backoff * 2, self._backoff_max)
@@ -193,7 +193,8 @@ class BatchWriter:
         self._metrics.inc("firsttoken_collector_quarantined_requests_total")
         log.error("request %s refused by ClickHouse; kept in %s: %s", entry.record.seq, self._quarantine_dir, reason)
 
-    def _report_queue(self) -> None:
+    def report_queue(self) -> None:
+        """Set the queue and spill gauges from the buffer and the log as they are now."""
         self._metrics.set("firsttoken_collector_queue_depth_rows", self._buffer.rows)
         self._metrics.set("firsttoken_collector_queue_bytes", self._buffer.memory)
         self._metrics.set("firsttoken_collector_spill_bytes", self._wal.disk_bytes())

@@ -145,9 +145,7 @@ class IngestPipeline:
 
     def report_gauges(self) -> None:
         """Bring the queue and spill gauges up to date now (they are otherwise set as requests come and go)."""
-        self._metrics.set("firsttoken_collector_queue_depth_rows", self._buffer.rows)
-        self._metrics.set("firsttoken_collector_queue_bytes", self._buffer.memory)
-        self._metrics.set("firsttoken_collector_spill_bytes", self._wal.disk_bytes())
+        self._writer.report_queue()
 
     def spill_bytes(self) -> int:
         return self._wal.disk_bytes()
