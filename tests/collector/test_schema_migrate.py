@@ -184,14 +184,18 @@ def test_cluster_rendering() -> None:
 def test_upgrade_adds_trace_key_and_rows_written_before_compute_it(
     ch_client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A database at migration 0008 with data: the upgrade applies only 0009 and 0010, and rows written before it have a
-    trace_key when read (computed from trace_id), so the dashboards' trace ranking covers old data too."""
+    """A database at migration 0008 with data: the upgrade applies only the later ones, and rows written before it
+    have a trace_key when read (computed from trace_id), so the dashboards' trace ranking covers old data too."""
     everything = migrate_module.load_migrations()
     monkeypatch.setattr(migrate_module, "load_migrations", lambda: [m for m in everything if m.version <= 8])
     migrate(ch_client)
     ch_client.command("INSERT INTO firsttoken.llm_calls (timestamp, trace_id) VALUES (now64(9), 'abc')")
     monkeypatch.setattr(migrate_module, "load_migrations", lambda: everything)
-    assert migrate(ch_client) == ["0009_llm_calls_trace_key", "0010_llm_calls_mv_price_join"]
+    assert migrate(ch_client) == [
+        "0009_llm_calls_trace_key",
+        "0010_llm_calls_mv_price_join",
+        "0011_llm_calls_mv_layers",
+    ]
     ch_client.command("INSERT INTO firsttoken.llm_calls (timestamp, trace_id) VALUES (now64(9), 'def')")
     rows = ch_client.query(
         "SELECT trace_id, trace_key = cityHash64(trace_id) FROM firsttoken.llm_calls ORDER BY trace_id"

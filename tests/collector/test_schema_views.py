@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -576,4 +577,132 @@ def test_price_join_of_0010_gives_the_rows_of_0005(db: Any) -> None:
     new = db.query(f"SELECT * FROM {DB}.llm_calls ORDER BY span_id").result_rows
     assert len(new) == len(rows)
     assert sum(1 for row in query(db, f"SELECT priced FROM {DB}.llm_calls") if row["priced"]) > len(rows) // 2
+    assert new == old
+
+
+_COST = {
+    "firsttoken.cost.usd": "0.0125",
+    "firsttoken.cost.input_usd": "0.01",
+    "firsttoken.cost.output_usd": "0.002",
+    "firsttoken.cost.cache_read_usd": "0.0004",
+    "firsttoken.cost.cache_write_usd": "0.0001",
+    "firsttoken.cost.priced": "true",
+}
+_MODELS = [
+    "claude-haiku-4-5",
+    "claude-haiku-4-5-20251001",
+    "claude-sonnet-4-5",
+    "us.anthropic.claude-sonnet-4-5-v1:0",
+    "anthropic/claude-opus-4-1",
+    "gpt-5-mini",
+    "gpt-5-mini-2025-08-07",
+    "gpt-4o",
+    "text-embedding-3-small",
+    "o3-mini",
+    "claude-nonexistent-9",
+    "m-1",
+]
+# Each group: the keys it may set (one at a time, or none) and the values each may take; "N_IN" etc. are token counts.
+_CHOICES: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+    (
+        ("gen_ai.provider.name", "gen_ai.system"),
+        ("anthropic", "openai", "Anthropic", "aws.bedrock", "azure.ai.openai", "acme"),
+    ),
+    (("gen_ai.operation.name",), ("chat", "embeddings", "text_completion", "responses", "execute_tool")),
+    (("llm.request.type",), ("chat", "embedding", "completion", "rerank")),
+    (("gen_ai.request.stream", "llm.is_streaming"), ("true", "True", "false", "False")),
+    (("firsttoken.stream.completed",), ("true", "false")),
+    (("gen_ai.response.time_to_first_chunk", "gen_ai.server.time_to_first_token"), ("0.125", "0.5", "x")),
+    (
+        ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.usage.prompt_tokens"),
+        ("0", "12", "1500", "250000"),
+    ),
+    (
+        ("gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.usage.completion_tokens"),
+        ("0", "7", "900"),
+    ),
+    (("gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens"), ("0", "100", "2000")),
+    (
+        (
+            "gen_ai.usage.cache_creation.input_tokens",
+            "gen_ai.usage.cache_write.input_tokens",
+            "gen_ai.usage.cache_creation_input_tokens",
+        ),
+        ("0", "100", "2000", "not a number"),
+    ),
+    (
+        (
+            "firsttoken.usage.cache_creation.ephemeral_1h_input_tokens",
+            "anthropic.usage.cache_creation.ephemeral_1h_input_tokens",
+        ),
+        ("60", "5000"),
+    ),
+    (("gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens"), ("4", "33")),
+    (("firsttoken.cache.hit",), ("true", "false")),
+    (("firsttoken.usage.missing",), ("true",)),
+    (("firsttoken.cost.priced", "gen_ai.usage.cost"), ("false", "0.75", "0")),
+    (("gen_ai.response.finish_reasons",), ('["stop","length"]', "end_turn", '["refusal"]')),
+    (("anthropic.message.stop_reason", "llm.response.finish_reason", "llm.response.stop_reason"), ("tool_use", "stop")),
+    (("error.type",), ("RateLimitError", "OverloadedError", "APITimeoutError", "APIConnectionError", "ValueError")),
+    (("http.response.status_code",), ("429", "529", "503", "404")),
+    (("firsttoken.error.category", "firsttoken.throttled", "firsttoken.retries"), ("timeout", "true", "3")),
+    (("firsttoken.task.id", "firsttoken.task.name"), ("t-1", "triage")),
+    (("firsttoken.tool_calls.names",), ('["search","lookup"]', "[]")),
+    (("firsttoken.tool_calls.count", "firsttoken.tool_calls.invalid"), ("1", "2")),
+    (("firsttoken.structured_output.requested", "firsttoken.structured_output.valid"), ("true", "false")),
+    (("firsttoken.structured_output.error",), ("schema_violation",)),
+    (("firsttoken.refusal",), ("true", "false")),
+    (("user.id", "firsttoken.tenant", "firsttoken.feature", "server.address", "gen_ai.response.id"), ("a", "b")),
+]
+
+
+def _varied_llm_spans(count: int, seed: int) -> list[list[Any]]:
+    """Spans mixing every spelling and case llm_calls_mv reads: ours, OpenLLMetry's, OpenLIT's, the Anthropic SDK's
+    and the GenAI instrumentations' attributes; priced and unpriced; errors; streams; tools; structured output."""
+    import random
+
+    rng = random.Random(seed)
+    now = time.time_ns()
+    rows = []
+    for _ in range(count):
+        attributes: dict[str, str] = dict(_COST) if rng.random() < 0.4 else {}
+        for key in ("gen_ai.request.model", "gen_ai.response.model"):
+            if rng.random() < 0.85:
+                attributes[key] = rng.choice(_MODELS)
+        for keys, values in _CHOICES:
+            if rng.random() < 0.6:
+                attributes[rng.choice(keys)] = rng.choice(values)
+        rows.append(
+            span(
+                attributes,
+                name=rng.choice(["chat m", "anthropic.messages.create", "openai.chat", "embeddings m"]),
+                kind=rng.choice(["Client", "SPAN_KIND_CLIENT", "Client", "Internal"]),
+                status=rng.choice(["Unset", "Ok", "Error", "STATUS_CODE_ERROR", "STATUS_CODE_OK"]),
+                duration_ns=rng.choice([0, 1_234_567, 2_000_000_000]),
+                timestamp_ns=now - rng.randrange(10**14),
+            )
+        )
+    return rows
+
+
+def test_llm_calls_mv_of_0011_gives_the_rows_of_0010(db: Any) -> None:
+    """Migration 0011 split llm_calls_mv's query into layers so ClickHouse plans it faster (it is planned again for
+    every inserted block). On spans mixing every attribute spelling and case the view reads, its rows equal 0010's."""
+    from firsttoken_collector.schema.migrate import load_migrations
+    from firsttoken_collector.schema.render import SchemaOptions
+
+    rows = _varied_llm_spans(1_500, seed=11)
+    insert_spans(db, rows)
+    (v10,) = [m for m in load_migrations() if m.version == 10]
+    (statement,) = v10.statements(SchemaOptions(database=DB))
+    old_query = statement[statement.index("MODIFY QUERY") + len("MODIFY QUERY") :].strip().rstrip(";")
+    old = db.query(f"SELECT * FROM ({old_query}) ORDER BY span_id").result_rows
+    new = db.query(f"SELECT * EXCEPT trace_key FROM {DB}.llm_calls ORDER BY span_id").result_rows
+    assert len(new) > len(rows) // 2  # most of the mix are LLM calls ...
+    assert len(new) < len(rows)  # ... and some are not (kind, operation)
+    mix = query(
+        db, f"SELECT countIf(cost_source = 'computed') AS computed, countIf(is_error) AS errors FROM {DB}.llm_calls"
+    )
+    assert mix[0]["computed"] > 25
+    assert mix[0]["errors"] > 25
     assert new == old
