@@ -53,7 +53,7 @@ def build(path: Path, spans: int) -> None:
             span.attributes.extend(kept)
     block = decode_protobuf("traces", request.SerializeToString()).blocks["otel_traces"]
     client.raw_insert(
-        "firsttoken.otel_traces", list(INSERT_COLUMNS["otel_traces"]), insert_block=block.data, fmt="JSONCompactEachRow"
+        "firsttoken.otel_traces", list(INSERT_COLUMNS["otel_traces"]), insert_block=block.data, fmt=block.fmt
     )
     client.close()
 

@@ -11,6 +11,7 @@ import threading
 from typing import Any
 
 from firsttoken_collector.config import ClickHouseTarget
+from firsttoken_collector.otlp.decoded import JSON_COMPACT
 
 # Settings every batch insert carries. The deduplication token makes a replayed batch (after a crash or a failed
 # insert whose fate is unknown) a no-op for every table that already has it, including materialized-view targets.
@@ -75,7 +76,7 @@ class ClickHouseWriter:
             self._client = client
         return self._client
 
-    def insert(self, table: str, columns: tuple[str, ...], data: bytes, token: str) -> None:
+    def insert(self, table: str, columns: tuple[str, ...], data: bytes, token: str, *, fmt: str = JSON_COMPACT) -> None:
         with self._lock:
             client = self._get()
             try:
@@ -83,7 +84,7 @@ class ClickHouseWriter:
                     f"`{self._database}`.`{table}`",
                     list(columns),
                     insert_block=data,
-                    fmt="JSONCompactEachRow",
+                    fmt=fmt,
                     settings={**_INSERT_SETTINGS, "insert_deduplication_token": token},
                 )
             except Exception:

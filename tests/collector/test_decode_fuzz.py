@@ -12,7 +12,10 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from firsttoken_collector.otlp.decode import decode_request
 from firsttoken_collector.otlp.decoded import MalformedRequest
+from firsttoken_collector.otlp.rowformat import encode_rows
 from firsttoken_collector.tables import INSERT_COLUMNS
+
+from .rowblocks import block_rows
 
 TRACES_DDL = """CREATE TABLE otel_traces (
     Timestamp DateTime64(9) CODEC(Delta, ZSTD(1)), TraceId String, SpanId String, ParentSpanId String,
@@ -85,7 +88,7 @@ def test_generated_requests_round_trip_through_a_real_table(ch_client: Any, requ
             "otel_traces",
             list(INSERT_COLUMNS["otel_traces"]),
             insert_block=decoded.blocks["otel_traces"].data,
-            fmt="JSONCompactEachRow",
+            fmt=decoded.blocks["otel_traces"].fmt,
         )
         for resource_spans in request.resource_spans:
             for span in resource_spans.scope_spans[0].spans:
@@ -109,3 +112,65 @@ def test_generated_requests_round_trip_through_a_real_table(ch_client: Any, requ
         "SELECT TraceId, SpanId, toUnixTimestamp64Nano(Timestamp), SpanName, Duration, SpanAttributes FROM otel_traces"
     ).result_rows
     assert sorted(got, key=repr) == sorted(expected, key=repr)
+
+
+def _edge_request() -> ExportTraceServiceRequest:
+    """Values at the edges of each column: the last storable instant, zero and huge durations, unicode and control
+    characters, empty strings, every attribute type, events and links with attributes, a repeated key."""
+    request = ExportTraceServiceRequest()
+    resource_spans = request.resource_spans.add()
+    resource_spans.resource.attributes.append(KeyValue(key="service.name", value=AnyValue(string_value="sv\u00e9")))
+    scope_spans = resource_spans.scope_spans.add()
+    scope_spans.scope.name = "firsttoken"
+    for number, (start, end) in enumerate([(0, 0), (2**63 - 1, 2**64 - 1), (1_700_000_000_123_456_789, 1)], 1):
+        span = scope_spans.spans.add(
+            trace_id=bytes([number]) * 16,
+            span_id=bytes([number]) * 8,
+            parent_span_id=bytes(8) if number == 1 else bytes([9]) * 8,
+            name="chat \u4e2d\u6587 \U0001f600 \x00\t\n",
+            kind=number % 6,
+            start_time_unix_nano=start,
+            end_time_unix_nano=end,
+            trace_state="k=v" if number == 2 else "",
+        )
+        span.status.code = number % 3
+        span.status.message = "" if number == 1 else "<&>\"'\\"
+        for key, value in [
+            ("s", AnyValue(string_value='\u2028 \\ "q"')),
+            ("i", AnyValue(int_value=-(2**63))),
+            ("d", AnyValue(double_value=1e21)),
+            ("b", AnyValue(bool_value=False)),
+            ("", AnyValue(string_value="")),
+            ("s", AnyValue(string_value="last wins")),
+        ]:
+            span.attributes.append(KeyValue(key=key, value=value))
+        for index in range(number - 1):
+            event = span.events.add(name=f"e{index}", time_unix_nano=2**63 - 1 - index)
+            event.attributes.append(KeyValue(key="n", value=AnyValue(int_value=index)))
+            link = span.links.add(trace_id=bytes(16) if index else bytes([7]) * 16, span_id=bytes([8]) * 8)
+            link.trace_state = "a=b"
+            link.attributes.append(KeyValue(key="x", value=AnyValue(bool_value=True)))
+    return request
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(requests=st.lists(span_requests(), min_size=1, max_size=3))
+def test_arrow_blocks_land_as_the_json_encoding_of_the_same_rows(ch_client: Any, requests: list[Any]) -> None:
+    """Spans are inserted as Arrow; ClickHouse must store exactly what the JSONCompactEachRow encoding of the same
+    exporter-format values stores (the format the exporter's values are specified in, see rowformat)."""
+    columns = list(INSERT_COLUMNS["otel_traces"])
+    for table in ("otel_traces", "via_json"):
+        ch_client.command(f"DROP TABLE IF EXISTS {table}")
+        ch_client.command(TRACES_DDL.replace("CREATE TABLE otel_traces", f"CREATE TABLE {table}"))
+    for request in [_edge_request(), *requests]:
+        decoded, _ = decode_request("traces", request.SerializeToString(), "application/x-protobuf")
+        block = decoded.blocks["otel_traces"]
+        assert block.fmt == "ArrowStream"
+        ch_client.raw_insert("otel_traces", columns, insert_block=block.data, fmt=block.fmt)
+        as_json = encode_rows(block_rows(block))
+        ch_client.raw_insert("via_json", columns, insert_block=as_json.data, fmt="JSONCompactEachRow")
+    select = f"SELECT {', '.join(f'`{c}`' for c in columns)} FROM {{}} ORDER BY SpanId, Timestamp, SpanName"
+    got = ch_client.query(select.format("otel_traces")).result_rows
+    want = ch_client.query(select.format("via_json")).result_rows
+    assert len(got) >= 3
+    assert got == want

@@ -17,6 +17,8 @@ from firsttoken_collector.otlp.decode import decode_protobuf, decode_request
 from firsttoken_collector.otlp.decoded import MalformedRequest
 from firsttoken_collector.tables import INSERT_COLUMNS
 
+from .rowblocks import block_rows
+
 TRACE_ID = bytes.fromhex("5b8efff798038103d269b633813fc60c")
 SPAN_ID = bytes.fromhex("eee19b7ec3c1b174")
 
@@ -44,13 +46,9 @@ def one_span_request(**span_fields: object) -> ExportTraceServiceRequest:
     return request
 
 
-def rows(data: bytes) -> list[list[object]]:
-    return [json.loads(line) for line in data.decode().splitlines()]
-
-
 def trace_row(request: ExportTraceServiceRequest) -> dict[str, object]:
     decoded = decode_protobuf("traces", request.SerializeToString())
-    (row,) = rows(decoded.blocks["otel_traces"].data)
+    (row,) = block_rows(decoded.blocks["otel_traces"])
     return dict(zip(INSERT_COLUMNS["otel_traces"], row, strict=True))
 
 
@@ -183,7 +181,7 @@ def test_json_accepts_snake_case_numbers_and_ignores_unknown_fields() -> None:
         }
     ).encode()
     decoded, _ = decode_request("traces", body, "application/json")
-    (row,) = rows(decoded.blocks["otel_traces"].data)
+    (row,) = block_rows(decoded.blocks["otel_traces"])
     assert row[1] == TRACE_ID.hex()
     assert row[6] == "Server"
     assert row[12] == 1
@@ -270,7 +268,7 @@ def test_metrics_fill_all_five_tables_with_exemplars() -> None:
     decoded = decode_protobuf("metrics", request.SerializeToString())
     assert decoded.accepted == 5
     assert decoded.rejected == 0
-    tables = {table: rows(block.data) for table, block in decoded.blocks.items()}
+    tables = {table: block_rows(block) for table, block in decoded.blocks.items()}
     gauge_row = dict(zip(INSERT_COLUMNS["otel_metrics_gauge"], tables["otel_metrics_gauge"][0], strict=True))
     assert gauge_row["Value"] == 7.0
     assert gauge_row["ServiceName"] == "svc"
@@ -311,7 +309,7 @@ def test_log_rows_match_the_exporter_layout() -> None:
     scope_logs.log_records.add(trace_id=b"bad")
     decoded = decode_protobuf("logs", request.SerializeToString())
     assert (decoded.accepted, decoded.rejected) == (1, 1)
-    row = dict(zip(INSERT_COLUMNS["otel_logs"], rows(decoded.blocks["otel_logs"].data)[0], strict=True))
+    row = dict(zip(INSERT_COLUMNS["otel_logs"], block_rows(decoded.blocks["otel_logs"])[0], strict=True))
     assert row["Timestamp"] == "0000000001.000000001"
     assert row["TraceFlags"] == 1
     assert row["SeverityNumber"] == 17

@@ -20,6 +20,7 @@ import pytest
 
 from firsttoken_collector.config import ClickHouseTarget
 from firsttoken_collector.otlp.decode import decode_protobuf, decode_request
+from firsttoken_collector.otlp.decoded import JSON_COMPACT
 from firsttoken_collector.pipeline.ingest import IngestPipeline
 from firsttoken_collector.pipeline.sink import Backpressure
 from firsttoken_collector.schema.migrate import migrate
@@ -38,11 +39,11 @@ class FlakyStore(ClickHouseWriter):
         self.down = False
         self.attempts_while_down = 0
 
-    def insert(self, table: str, columns: tuple[str, ...], data: bytes, token: str) -> None:
+    def insert(self, table: str, columns: tuple[str, ...], data: bytes, token: str, *, fmt: str = JSON_COMPACT) -> None:
         if self.down:
             self.attempts_while_down += 1
             raise ConnectionRefusedError("[Errno 111] Connection refused (ClickHouse is down)")
-        super().insert(table, columns, data, token)
+        super().insert(table, columns, data, token, fmt=fmt)
 
 
 @pytest.fixture
@@ -311,12 +312,12 @@ class PoisonStore(ClickHouseWriter):
     """Real embedded ClickHouse, except that it refuses any block containing a marker, as it would refuse rows it
     cannot parse (a data error: retrying the same rows can never succeed)."""
 
-    def insert(self, table: str, columns: tuple[str, ...], data: bytes, token: str) -> None:
+    def insert(self, table: str, columns: tuple[str, ...], data: bytes, token: str, *, fmt: str = JSON_COMPACT) -> None:
         if b"poison-service" in data:
             raise RuntimeError(
                 "Code: 27. DB::Exception: Cannot parse input: expected ']' (CANNOT_PARSE_INPUT_ASSERTION_FAILED)"
             )
-        super().insert(table, columns, data, token)
+        super().insert(table, columns, data, token, fmt=fmt)
 
 
 def test_rows_clickhouse_refuses_are_quarantined_and_the_rest_stored(tmp_path: Path) -> None:

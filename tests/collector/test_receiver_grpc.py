@@ -27,7 +27,8 @@ from firsttoken_collector.receivers.grpc import OtlpGrpcServer
 from firsttoken_collector.selfmetrics import SelfMetrics
 from firsttoken_collector.tables import INSERT_COLUMNS
 
-from .test_decode_otlp import SPAN_ID, TRACE_ID, kv, one_span_request, rows
+from .rowblocks import block_rows
+from .test_decode_otlp import SPAN_ID, TRACE_ID, kv, one_span_request
 from .test_receiver_http import FakeSink, sdk_spans
 
 TRACES = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -98,7 +99,7 @@ def test_official_grpc_exporter_lands_rows_in_the_sink(server: OtlpGrpcServer, s
     assert (decoded.signal, decoded.accepted, decoded.rejected) == ("traces", 3, 0)
     assert payload
     table = [
-        dict(zip(INSERT_COLUMNS["otel_traces"], row, strict=True)) for row in rows(decoded.blocks["otel_traces"].data)
+        dict(zip(INSERT_COLUMNS["otel_traces"], row, strict=True)) for row in block_rows(decoded.blocks["otel_traces"])
     ]
     assert sorted(str(row["SpanName"]) for row in table) == ["chat claude 0", "chat claude 1", "chat claude 2"]
     assert {row["ScopeName"] for row in table} == {"firsttoken.test"}
@@ -252,5 +253,5 @@ def test_span_attributes_survive_the_grpc_path(channel: grpc.Channel, sink: Fake
     request = one_span_request(trace_id=TRACE_ID)
     request.resource_spans[0].scope_spans[0].spans[0].attributes.append(kv("k", AnyValue(bool_value=True)))
     call(channel, request.SerializeToString())
-    (row,) = rows(sink.accepted[0][0].blocks["otel_traces"].data)
+    (row,) = block_rows(sink.accepted[0][0].blocks["otel_traces"])
     assert dict(zip(INSERT_COLUMNS["otel_traces"], row, strict=True))["SpanAttributes"] == {"k": "true"}

@@ -27,7 +27,8 @@ from firsttoken_collector.receivers.http import OtlpHttpServer
 from firsttoken_collector.selfmetrics import SelfMetrics
 from firsttoken_collector.tables import INSERT_COLUMNS
 
-from .test_decode_otlp import kv, one_span_request, rows
+from .rowblocks import block_rows
+from .test_decode_otlp import kv, one_span_request
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 
@@ -263,7 +264,7 @@ def test_a_span_with_ten_thousand_attributes_is_stored_whole(server: OtlpHttpSer
     )
     status, _, _ = post(server, "/v1/traces", request.SerializeToString())
     assert status == 200
-    (row,) = rows(sink.accepted[0][0].blocks["otel_traces"].data)
+    (row,) = block_rows(sink.accepted[0][0].blocks["otel_traces"])
     attributes = dict(zip(INSERT_COLUMNS["otel_traces"], row, strict=True))["SpanAttributes"]
     assert isinstance(attributes, dict)
     assert len(attributes) == 10_000

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Signal = Literal["traces", "metrics", "logs"]
+JSON_COMPACT = "JSONCompactEachRow"
+ARROW_STREAM = "ArrowStream"
 SIGNALS: tuple[Signal, ...] = ("traces", "metrics", "logs")
 
 
@@ -15,15 +17,17 @@ class MalformedRequest(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class RowBlock:
-    """Rows for one table, already encoded for ClickHouse.
+    """Rows for one table, already encoded for ClickHouse in the input format `fmt`.
 
-    `data` is JSONCompactEachRow: one JSON array per row, newline-terminated, values in the order of
-    `tables.INSERT_COLUMNS[table]`. Encoding at decode time keeps the writer's batch assembly a byte concatenation,
-    and lets decoding run in worker processes that hand back plain bytes.
+    JSONCompactEachRow (metrics, logs): one JSON array per row, newline-terminated, values in the order of
+    `tables.INSERT_COLUMNS[table]`. ArrowStream (spans, `arrow_block`): one Arrow IPC stream, columns named as in
+    `tables.INSERT_COLUMNS[table]`. Encoding at decode time lets decoding run in worker processes that hand back plain
+    bytes, and keeps the writer's batch assembly a concatenation.
     """
 
     rows: int
     data: bytes
+    fmt: str = JSON_COMPACT
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,21 +1,25 @@
 """ExportTraceServiceRequest -> `otel_traces` rows, exactly as the ClickHouse exporter writes them.
 
-Columns follow `tables.TRACE_COLUMNS`. Resource- and scope-level values (resource attribute map, service name, scope
-name/version) are computed once per ResourceSpans/ScopeSpans, not per span. A span whose ids cannot be stored (trace id
+Columns follow `tables.TRACE_COLUMNS`, built column by column into one Arrow block per request (`arrow_block`).
+Resource- and scope-level values (resource attribute map, service name, scope name/version) are computed once per
+ResourceSpans/ScopeSpans, not per span. A span whose ids cannot be stored (trace id
 not 16 non-zero bytes, span id not 8 non-zero bytes, a parent or link id of the wrong length) or whose timestamps are
 past DateTime64(9)'s range is rejected and counted; the rest of the request is kept.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
 
+import pyarrow as pa
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from firsttoken_collector.otlp.anyvalue import attributes_to_map, string_attribute
+from firsttoken_collector.otlp.arrow_block import ListColumn, ListOfMapsColumn, MapColumn, trace_block
 from firsttoken_collector.otlp.decoded import Decoded
 from firsttoken_collector.otlp.rejections import Rejections
-from firsttoken_collector.otlp.rowformat import MAX_TIMESTAMP_NS, encode_rows, span_id_hex, trace_id_hex
+from firsttoken_collector.otlp.rowformat import MAX_TIMESTAMP_NS, span_id_hex, trace_id_hex
 from firsttoken_collector.tables import OTEL_TRACES
 
 SPAN_KINDS: tuple[str, ...] = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
@@ -40,9 +44,29 @@ def _span_problem(trace_id: bytes, span_id: bytes, parent: bytes) -> str:
 
 
 def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
-    """Rows for every storable span in the request, plus partial-success counts."""
-    rows: list[list[Any]] = []
-    append = rows.append
+    """Rows for every storable span in the request (one Arrow block), plus partial-success counts."""
+    timestamps: list[int] = []
+    trace_ids: list[str] = []
+    span_ids: list[str] = []
+    parent_ids: list[str] = []
+    trace_states: list[str] = []
+    names: list[str] = []
+    kind_names: list[str] = []
+    services: list[str] = []
+    resource_maps = MapColumn()
+    scope_names: list[str] = []
+    scope_versions: list[str] = []
+    span_maps = MapColumn()
+    durations: list[int] = []
+    status_codes: list[str] = []
+    status_messages: list[str] = []
+    event_times = ListColumn()
+    event_names = ListColumn()
+    event_maps = ListOfMapsColumn()
+    link_trace_ids = ListColumn()
+    link_span_ids = ListColumn()
+    link_states = ListColumn()
+    link_maps = ListOfMapsColumn()
     rejected = Rejections()
     kinds = SPAN_KINDS
     codes = STATUS_CODES
@@ -50,9 +74,12 @@ def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
     max_ns = MAX_TIMESTAMP_NS
     zero_tid = _ZERO_TRACE_ID
     zero_sid = _ZERO_SPAN_ID
+    add_span_map = span_maps.append
     for resource_spans in request.resource_spans:
         resource_attributes = resource_spans.resource.attributes
         resource_map = to_map(resource_attributes)
+        resource_keys = list(resource_map)
+        resource_values = list(resource_map.values())
         service_name = string_attribute(resource_attributes, "service.name")
         for scope_spans in resource_spans.scope_spans:
             scope = scope_spans.scope
@@ -76,75 +103,99 @@ def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
                 if start > max_ns:
                     rejected.add("start_time_unix_nano is past 2262-04-11")
                     continue
-                event_times: list[str] = []
-                event_names: list[str] = []
-                event_attributes: list[dict[str, str]] = []
-                events_ok = True
-                for event in span.events:
-                    nanos = event.time_unix_nano
-                    if nanos > max_ns:
-                        events_ok = False
-                        break
-                    seconds, fraction = divmod(nanos, 1_000_000_000)
-                    event_times.append("%010d.%09d" % (seconds, fraction))  # noqa: UP031 - hot path, faster than f-string
-                    event_names.append(event.name)
-                    event_attributes.append(to_map(event.attributes))
-                if not events_ok:
+                events = span.events
+                links = span.links
+                if events and not _events_storable(events):
                     rejected.add("event time_unix_nano is past 2262-04-11")
                     continue
-                link_trace_ids: list[str] = []
-                link_span_ids: list[str] = []
-                link_states: list[str] = []
-                link_attributes: list[dict[str, str]] = []
-                links_ok = True
-                for link in span.links:
-                    link_trace = link.trace_id
-                    link_span = link.span_id
-                    if (link_trace and len(link_trace) != 16) or (link_span and len(link_span) != 8):
-                        links_ok = False
-                        break
-                    link_trace_ids.append(trace_id_hex(link_trace))
-                    link_span_ids.append(span_id_hex(link_span))
-                    link_states.append(link.trace_state)
-                    link_attributes.append(to_map(link.attributes))
-                if not links_ok:
+                if links and not _links_storable(links):
                     rejected.add("link ids must be 16 (trace) and 8 (span) bytes")
                     continue
+                if events:
+                    for event in events:
+                        event_times.items.append(event.time_unix_nano)
+                        event_names.items.append(event.name)
+                        event_maps.maps.append(to_map(event.attributes))
+                if links:
+                    for link in links:
+                        link_trace_ids.items.append(trace_id_hex(link.trace_id))
+                        link_span_ids.items.append(span_id_hex(link.span_id))
+                        link_states.items.append(link.trace_state)
+                        link_maps.maps.append(to_map(link.attributes))
+                count = len(event_names.items)
+                event_times.offsets.append(count)
+                event_names.offsets.append(count)
+                event_maps.offsets.append(count)
+                count = len(link_states.items)
+                link_trace_ids.offsets.append(count)
+                link_span_ids.offsets.append(count)
+                link_states.offsets.append(count)
+                link_maps.offsets.append(count)
                 kind = span.kind
                 status = span.status
                 code = status.code
-                seconds, fraction = divmod(start, 1_000_000_000)
-                append(
-                    [
-                        "%010d.%09d" % (seconds, fraction),  # noqa: UP031 - hot path, faster than f-string
-                        trace_id.hex(),
-                        span_id.hex(),
-                        "" if not parent or parent == zero_sid else parent.hex(),
-                        span.trace_state,
-                        span.name,
-                        kinds[kind] if 0 <= kind < 6 else "",
-                        service_name,
-                        resource_map,
-                        scope_name,
-                        scope_version,
-                        to_map(span.attributes),
-                        end - start if end > start else 0,
-                        codes[code] if 0 <= code < 3 else "",
-                        status.message,
-                        event_times,
-                        event_names,
-                        event_attributes,
-                        link_trace_ids,
-                        link_span_ids,
-                        link_states,
-                        link_attributes,
-                    ]
-                )
-    blocks = {OTEL_TRACES: encode_rows(rows)} if rows else {}
+                timestamps.append(start)
+                trace_ids.append(trace_id.hex())
+                span_ids.append(span_id.hex())
+                parent_ids.append("" if not parent or parent == zero_sid else parent.hex())
+                trace_states.append(span.trace_state)
+                names.append(span.name)
+                kind_names.append(kinds[kind] if 0 <= kind < 6 else "")
+                services.append(service_name)
+                resource_maps.keys.extend(resource_keys)
+                resource_maps.values.extend(resource_values)
+                resource_maps.offsets.append(len(resource_maps.keys))
+                scope_names.append(scope_name)
+                scope_versions.append(scope_version)
+                add_span_map(to_map(span.attributes))
+                durations.append(end - start if end > start else 0)
+                status_codes.append(codes[code] if 0 <= code < 3 else "")
+                status_messages.append(status.message)
+    accepted = len(timestamps)
+    blocks = {}
+    if accepted:
+        string = pa.string()
+        timestamp = pa.timestamp("ns")
+        arrays = [
+            pa.array(timestamps, timestamp),
+            pa.array(trace_ids, string),
+            pa.array(span_ids, string),
+            pa.array(parent_ids, string),
+            pa.array(trace_states, string),
+            pa.array(names, string),
+            pa.array(kind_names, string),
+            pa.array(services, string),
+            resource_maps.array(),
+            pa.array(scope_names, string),
+            pa.array(scope_versions, string),
+            span_maps.array(),
+            pa.array(durations, pa.uint64()),
+            pa.array(status_codes, string),
+            pa.array(status_messages, string),
+            event_times.array(timestamp),
+            event_names.array(string),
+            event_maps.array(),
+            link_trace_ids.array(string),
+            link_span_ids.array(string),
+            link_states.array(string),
+            link_maps.array(),
+        ]
+        blocks[OTEL_TRACES] = trace_block(arrays, accepted)
     return Decoded(
         signal="traces",
         blocks=blocks,
-        accepted=len(rows),
+        accepted=accepted,
         rejected=rejected.count,
         error_message=rejected.message("spans"),
+    )
+
+
+def _events_storable(events: Iterable[Span.Event]) -> bool:
+    return all(event.time_unix_nano <= MAX_TIMESTAMP_NS for event in events)
+
+
+def _links_storable(links: Iterable[Span.Link]) -> bool:
+    return all(
+        (not link.trace_id or len(link.trace_id) == 16) and (not link.span_id or len(link.span_id) == 8)
+        for link in links
     )

@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from firsttoken_collector.otlp.decoded import Decoded, MalformedRequest, Signal
+from firsttoken_collector.otlp.arrow_block import concat_streams
+from firsttoken_collector.otlp.decoded import ARROW_STREAM, Decoded, MalformedRequest, RowBlock, Signal
 from firsttoken_collector.pipeline.buffer import Entry, PendingBuffer
 from firsttoken_collector.pipeline.wal import WriteAheadLog
 from firsttoken_collector.selfmetrics import SelfMetrics
@@ -28,6 +29,20 @@ from firsttoken_collector.tables import INSERT_COLUMNS
 log = logging.getLogger("firsttoken.collector")
 
 Decoder = Callable[[Signal, bytes], Decoded]
+
+
+def join_blocks(parts: list[RowBlock]) -> RowBlock:
+    """One table's blocks of a batch as one block (a format's blocks are concatenated the way the format allows)."""
+    if len(parts) == 1:
+        return parts[0]
+    formats = {block.fmt for block in parts}
+    if len(formats) != 1:  # one decoder version encodes a table one way; mixing would be a bug, not data
+        raise ValueError(f"blocks of one table in different formats: {sorted(formats)}")
+    fmt = parts[0].fmt
+    rows = sum(block.rows for block in parts)
+    if fmt == ARROW_STREAM:
+        return RowBlock(rows=rows, data=concat_streams([block.data for block in parts]), fmt=fmt)
+    return RowBlock(rows=rows, data=b"".join(block.data for block in parts), fmt=fmt)
 
 
 class BatchWriter:
@@ -127,8 +142,7 @@ class BatchWriter:
             parts = [d.blocks[table] for _, d in decoded if d is not None and table in d.blocks]
             if not parts:
                 continue
-            data = b"".join(block.data for block in parts)
-            outcome = self._insert(table, columns, data, sum(block.rows for block in parts), token)
+            outcome = self._insert(table, columns, join_blocks(parts), token)
             if outcome is None:
                 return False
             if outcome == "data_error":
@@ -143,15 +157,14 @@ class BatchWriter:
         for entry, d in decoded:
             if d is None or table not in d.blocks:
                 continue
-            block = d.blocks[table]
-            outcome = self._insert(table, columns, block.data, block.rows, f"{token}/{entry.record.seq}")
+            outcome = self._insert(table, columns, d.blocks[table], f"{token}/{entry.record.seq}")
             if outcome is None:
                 return False
             if outcome == "data_error":
                 self._quarantine(entry, self._wal.read(entry.record), f"{table}: {self.last_error}")
         return True
 
-    def _insert(self, table: str, columns: tuple[str, ...], data: bytes, rows: int, token: str) -> str | None:
+    def _insert(self, table: str, columns: tuple[str, ...], block: RowBlock, token: str) -> str | None:
         """Insert until it works ("ok"), ClickHouse refuses the data ("data_error"), or we are stopping (None).
 
         Retries reuse the token: an insert that timed out may have landed, and deduplication makes the retry a no-op.
@@ -160,7 +173,7 @@ class BatchWriter:
         while True:
             started = time.perf_counter()
             try:
-                self._store.insert(table, columns, data, token)
+                self._store.insert(table, columns, block.data, token, fmt=block.fmt)
             except Exception as exc:
                 self._metrics.inc("firsttoken_collector_clickhouse_errors_total")
                 self.last_error = str(exc)[:500]
@@ -179,7 +192,7 @@ class BatchWriter:
             self._metrics.observe(
                 "firsttoken_collector_insert_duration_seconds", time.perf_counter() - started, table=table
             )
-            self._metrics.inc("firsttoken_collector_written_rows_total", rows, table=table)
+            self._metrics.inc("firsttoken_collector_written_rows_total", block.rows, table=table)
             if not self.healthy:
                 log.info("ClickHouse is reachable again; writing the backlog")
                 self.healthy = True
