@@ -87,3 +87,67 @@ def test_decodes_in_flight_are_bounded_and_the_excess_is_told_to_back_off() -> N
     assert 512 in outcomes
     assert 429 in outcomes
     assert len(outcomes) == 4
+
+
+def _worker_pids(decoders: DecoderPool) -> set[int]:
+    assert decoders._pool is not None
+    return set(decoders._pool._processes)  # type: ignore[attr-defined]
+
+
+def test_a_killed_worker_costs_one_inline_decode_then_the_pool_is_replaced() -> None:
+    import os
+    import signal
+
+    decoders = DecoderPool(1, inline_below=1024)
+    try:
+        body = trace_request(random.Random(5), 64)[0].SerializeToString()
+        (victim,) = _worker_pids(decoders)
+        os.kill(victim, signal.SIGKILL)
+        for _ in range(50):  # the executor notices the death asynchronously
+            decoded, _ = decoders.decode("traces", body, "application/x-protobuf")
+            assert decoded.rows == 64  # never a failed request
+            if decoders.restarts:
+                break
+        assert decoders.restarts == 1
+        (replacement,) = _worker_pids(decoders)
+        assert replacement != victim
+        assert decoders.decode("traces", body, "application/x-protobuf")[0].rows == 64
+    finally:
+        decoders.close()
+
+
+def test_workers_exit_when_the_collector_is_killed() -> None:
+    """SIGKILL gives the pool no chance to shut down: the workers notice their parent is gone and exit."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    code = (
+        "import sys, time\n"
+        "from firsttoken_collector.otlp.decoder_pool import DecoderPool\n"
+        "pool = DecoderPool(2)\n"
+        "print(' '.join(str(pid) for pid in pool._pool._processes), flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert parent.stdout is not None
+    workers = [int(pid) for pid in parent.stdout.readline().split()]
+    assert len(workers) == 2
+    parent.send_signal(signal.SIGKILL)
+    parent.wait(10)
+    parent.stdout.close()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting to be reaped has exited
+            return stat.read().split(") ", 1)[1][0] != "Z"
+
+    deadline = time.monotonic() + 15
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers)

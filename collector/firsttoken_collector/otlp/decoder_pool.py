@@ -12,7 +12,9 @@ Decodes in flight are bounded (`max_pending`): when the CPU, not ClickHouse, is 
 otherwise pile up in memory waiting for a decoder, and latency would grow without any client being told to back
 off. Past the bound a request is answered 429 with Retry-After at once.
 Workers are started with `spawn`, never `fork`: the collector process holds threads and an embedded ClickHouse, and
-forking those is unsafe.
+forking those is unsafe. A worker exits by itself when the collector dies without shutting the pool down (SIGKILL,
+out-of-memory kill), rather than living on as an orphan holding its memory; a pool broken by a dead worker is
+replaced, so one killed worker does not leave the collector decoding on a single core from then on.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -38,6 +41,18 @@ def _warm_up() -> None:
     """Import the decoders in each worker before the first request needs them."""
 
 
+def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
+    """Worker initializer: end this process once its parent is gone (it is then re-parented, so getppid changes)."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="firsttoken-parent-watch", daemon=True).start()
+
+
 class DecoderPool:
     def __init__(
         self, workers: int | None = None, *, inline_below: int = 64 * 1024, max_pending: int | None = None
@@ -46,10 +61,32 @@ class DecoderPool:
         self._inline_below = inline_below
         self._slots = threading.BoundedSemaphore(max_pending or max(4, 3 * self.workers))
         self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
+        self.restarts = 0
         if self.workers > 0:
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=multiprocessing.get_context("spawn"))
-            for future in [self._pool.submit(_warm_up) for _ in range(self.workers)]:
-                future.result(timeout=60)
+            self._pool = self._start()
+
+    def _start(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_exit_with_parent,
+            initargs=(os.getpid(),),
+        )
+        for future in [pool.submit(_warm_up) for _ in range(self.workers)]:
+            future.result(timeout=60)
+        return pool
+
+    def _replace(self, broken: ProcessPoolExecutor) -> None:
+        with self._pool_lock:
+            if self._pool is not broken:
+                return  # another thread already replaced it (or the pool was closed)
+            broken.shutdown(wait=False, cancel_futures=True)
+            try:
+                self._pool = self._start()
+                self.restarts += 1
+            except Exception:  # cannot start workers (e.g. out of memory): decode inline from now on
+                self._pool = None
 
     def decode(self, signal: Signal, body: bytes, content_type: str) -> tuple[Decoded, bytes]:
         """Same contract as `decode_request` (raises MalformedRequest / ValueError for the receiver to answer)."""
@@ -62,12 +99,14 @@ class DecoderPool:
             decoded, payload = pool.submit(_decode_in_worker, signal, body, content_type).result()
         except BrokenProcessPool:
             # A worker died (out of memory, killed): decode here rather than fail a request that did nothing wrong.
+            self._replace(pool)
             return decode_request(signal, body, content_type)
         finally:
             self._slots.release()
         return decoded, body if payload is None else payload
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
