@@ -142,13 +142,20 @@ def _make_tracer_provider(env: Mapping[str, str]) -> TracerProvider | None:
 
 
 def _make_meter_provider(env: Mapping[str, str]) -> MeterProvider | None:
-    from opentelemetry.sdk.metrics import MeterProvider as SDKMeterProvider
-    from opentelemetry.sdk.metrics.export import PeriodicExportingMetricReader
+    """An SDK MeterProvider exporting per `OTEL_*`, whose GenAI histograms firsttoken aggregates itself.
+
+    Its reader adds firsttoken's pre-aggregated histograms to each collection (`core/histograms.py`), so the
+    background CPU of the GenAI metrics is ~1-2 us per call instead of the SDK's 12-25 us per recorded value.
+    """
     from opentelemetry.sdk.resources import Resource
 
+    from firsttoken.core.histograms import HistogramHub, HubPeriodicExportingMetricReader, hub_meter_provider
+
     exporter = _metric_exporter(env)
-    readers = [PeriodicExportingMetricReader(exporter)] if exporter is not None else []
-    return SDKMeterProvider(resource=Resource.create(), metric_readers=readers, shutdown_on_exit=False)
+    hub = HistogramHub()
+    readers = [HubPeriodicExportingMetricReader(exporter, hub)] if exporter is not None else []
+    provider: MeterProvider = hub_meter_provider(readers, hub, Resource.create())
+    return provider
 
 
 def bounded_shutdown(owned: list[Any], timeout_s: float) -> bool:

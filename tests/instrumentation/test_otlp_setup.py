@@ -66,3 +66,55 @@ def test_default_providers_export_otlp_http_with_service_name_and_headers() -> N
     assert resource["service.name"] == "voice-agent"
     spans = [s for rs in request.resource_spans for ss in rs.scope_spans for s in ss.spans]
     assert [s.name for s in spans] == ["chat claude-haiku-4-5"]
+
+
+def test_default_meter_provider_exports_the_genai_histograms_aggregated_by_firsttoken() -> None:
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    _Receiver.received = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        env = {
+            **os.environ,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta",
+        }
+        child = _CHILD.replace(
+            "firsttoken.instrument()",
+            "firsttoken.instrument()\n"
+            "from firsttoken.core.histograms import hub_for\n"
+            "from opentelemetry import metrics\n"
+            "assert hub_for(metrics.get_meter_provider()) is not None",
+        )
+        result = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
+    bodies = [b for path, _, b in _Receiver.received if path == "/v1/metrics"]
+    assert bodies, _Receiver.received
+    histograms: dict[str, list[Any]] = {}
+    for body in bodies:
+        request = ExportMetricsServiceRequest.FromString(body)
+        for rm in request.resource_metrics:
+            for sm in rm.scope_metrics:
+                for m in sm.metrics:
+                    if m.HasField("histogram"):
+                        assert sm.scope.name == "firsttoken"
+                        assert m.histogram.aggregation_temporality == 1  # delta, as the exporter asked
+                        histograms.setdefault(m.name, []).extend(m.histogram.data_points)
+    (duration,) = histograms["gen_ai.client.operation.duration"]
+    assert duration.count == 1
+    assert list(duration.explicit_bounds)[:3] == [0.01, 0.02, 0.04]
+    attrs = {a.key: a.value.string_value for a in duration.attributes}
+    assert attrs["gen_ai.request.model"] == "claude-haiku-4-5"
+    assert attrs["gen_ai.provider.name"] == "anthropic"
+    tokens = histograms["gen_ai.client.token.usage"]
+    assert sorted({a.key: a.value.string_value for a in p.attributes}["gen_ai.token.type"] for p in tokens) == [
+        "input",
+        "output",
+    ]
+    assert all(p.count == 1 and p.sum > 0 for p in tokens)

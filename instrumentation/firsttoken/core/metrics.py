@@ -1,12 +1,16 @@
 """GenAI client metrics with the semantic-convention names, units and bucket boundaries, recorded off the hot path.
 
-The OpenTelemetry SDK's `Histogram.record` costs ~18 microseconds here (attribute cleaning, hashing, locking); four of
-them per call would be twice firsttoken's whole per-call budget. So a finished call appends one small tuple to a
-bounded deque (well under a microsecond) and the samples are recorded into the real histograms by a background
-drain: every second, sooner when the backlog grows, and always right before a metric collection (an observable
-instrument's callback runs first in each collect), so exported metrics are never behind. The CPU is still spent —
-`benchmarks/sdk_overhead.py` prints it per call — but not on the caller's request path. If the backlog ever exceeds
-its bound the oldest samples are dropped and counted in `firsttoken.sdk.metric_samples.dropped`.
+A finished call appends one small tuple to a bounded deque (well under a microsecond); a background drain turns the
+samples into histograms every second, sooner when the backlog grows, and always right before a metric collection (an
+observable instrument's callback runs first in each collect), so exported metrics are never behind. If the backlog
+ever exceeds its bound the oldest samples are dropped and counted in `firsttoken.sdk.metric_samples.dropped`.
+
+Where the drain puts them depends on whose meter provider it is:
+- firsttoken's own (it configured one from `OTEL_*` because the application had none): the samples are aggregated in
+  firsttoken (`core/histograms.py`, ~1-2 us of background CPU per call) and handed to the reader at collection.
+- the application's: recorded into OpenTelemetry SDK histograms. The SDK's `Histogram.record` costs 12-25 us here
+  (it cleans, copies and hashes the attributes on every call), three to five per call; `benchmarks/sdk_overhead.py`
+  prints that background CPU per call for both paths.
 """
 
 from __future__ import annotations
@@ -22,9 +26,8 @@ from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observa
 from firsttoken import semconv
 from firsttoken._guard import report_internal_error
 from firsttoken._version import __version__
+from firsttoken.core.histograms import HISTOGRAMS, MetricKey, hub_for
 
-# (operation, provider, request model, response model, server address, error type)
-MetricKey = tuple[str, str, str | None, str | None, str | None, str | None]
 # the key's six fields, then: duration s, input tokens, output tokens, time to first chunk s, mean time per output
 # chunk s. Flat, so a finished call allocates one tuple.
 Sample = tuple[
@@ -76,30 +79,18 @@ def _forget_thread(ref: weakref.ref[GenAIMetrics]) -> None:
 class GenAIMetrics:
     def __init__(self, meter_provider: MeterProvider, drain_interval_s: float = _DRAIN_INTERVAL_S) -> None:
         meter = meter_provider.get_meter("firsttoken", __version__)
-        self._duration = meter.create_histogram(
-            semconv.METRIC_OPERATION_DURATION,
-            unit="s",
-            description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=list(semconv.DURATION_BUCKETS),
-        )
-        self._tokens = meter.create_histogram(
-            semconv.METRIC_TOKEN_USAGE,
-            unit="{token}",
-            description="Number of input and output tokens used",
-            explicit_bucket_boundaries_advisory=list(semconv.TOKEN_BUCKETS),
-        )
-        self._ttfc = meter.create_histogram(
-            semconv.METRIC_TIME_TO_FIRST_CHUNK,
-            unit="s",
-            description="Time from issuing a streaming request to the first content chunk",
-            explicit_bucket_boundaries_advisory=list(semconv.DURATION_BUCKETS),
-        )
-        self._tpoc = meter.create_histogram(
-            semconv.METRIC_TIME_PER_OUTPUT_CHUNK,
-            unit="s",
-            description="Mean time between output chunks after the first, one sample per stream",
-            explicit_bucket_boundaries_advisory=list(semconv.DURATION_BUCKETS),
-        )
+        # firsttoken's own meter provider: aggregated here, handed to its readers at collection (core/histograms.py)
+        self._hub = hub_for(meter_provider)
+        if self._hub is None:
+            self._duration, self._tokens, self._ttfc, self._tpoc = (
+                meter.create_histogram(
+                    spec.name,
+                    unit=spec.unit,
+                    description=spec.description,
+                    explicit_bucket_boundaries_advisory=list(spec.boundaries),
+                )
+                for spec in HISTOGRAMS
+            )
         self._backlog: deque[Sample] = deque()
         self._dropped = 0
         self._drain_lock = threading.Lock()
@@ -154,6 +145,10 @@ class GenAIMetrics:
         done = 0
         with self._drain_lock:
             try:
+                hub = self._hub
+                if hub is not None:
+                    with hub.lock:
+                        return hub.absorb(backlog)
                 while backlog:
                     sample = backlog.popleft()
                     duration, tokens_in, tokens_out, ttfc, tpoc = sample[6:]
