@@ -6,9 +6,10 @@ sees the same text whichever collector wrote the row: ints in decimal, doubles i
 output (map keys sorted, `<>&` escaped). One deliberate difference: a non-finite double becomes `NaN`/`+Inf`/`-Inf`
 rather than pdata's `json: unsupported value: NaN`.
 
-Hot path: `attributes_to_map` runs ~30 times per LLM span. With the upb backend every field read is a C call that
-builds a Python object, and `WhichOneof` is the most expensive of them, so string values (the common case) are read
-directly and only non-strings pay for `WhichOneof`.
+`attributes_to_map` serves metrics and logs, and is the reference the span decoder's faster reader of attribute
+bytes (`raw_attributes`) is tested against. With the upb backend every field read is a C call that builds a Python
+object, and `WhichOneof` is the most expensive of them, so string values (the common case) are read directly and only
+non-strings pay for `WhichOneof`.
 """
 
 from __future__ import annotations

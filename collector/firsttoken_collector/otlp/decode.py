@@ -17,6 +17,7 @@ from firsttoken_collector.otlp.decoded import Decoded, MalformedRequest, Signal
 from firsttoken_collector.otlp.json_input import parse_json
 from firsttoken_collector.otlp.logs import decode_logs
 from firsttoken_collector.otlp.metrics import decode_metrics
+from firsttoken_collector.otlp.raw_attributes import TraceRequestWithRawAttributes
 from firsttoken_collector.otlp.traces import decode_traces
 
 PROTOBUF = "application/x-protobuf"
@@ -37,6 +38,8 @@ def media_type(content_type: str) -> str:
 def decode_message(signal: Signal, message: Message) -> Decoded:
     """Rows for an already-parsed Export*ServiceRequest."""
     if isinstance(message, ExportTraceServiceRequest):
+        return decode_traces(_with_raw_attributes(message.SerializeToString()))
+    if isinstance(message, TraceRequestWithRawAttributes):
         return decode_traces(message)
     if isinstance(message, ExportMetricsServiceRequest):
         return decode_metrics(message)
@@ -46,12 +49,21 @@ def decode_message(signal: Signal, message: Message) -> Decoded:
 
 
 def parse_protobuf(signal: Signal, payload: bytes) -> Message:
-    """The Export*ServiceRequest in `payload`; MalformedRequest if it does not parse (incl. invalid UTF-8 strings)."""
-    parse: Callable[[bytes], Message] = REQUEST_TYPES[signal].FromString
+    """The Export*ServiceRequest in `payload`; MalformedRequest if it does not parse (incl. invalid UTF-8 strings).
+
+    Traces are parsed with their attributes left as bytes (`raw_attributes`), which the decoder checks as it reads
+    them; everything else in the request is checked here."""
+    parse: Callable[[bytes], Message] = (
+        TraceRequestWithRawAttributes.FromString if signal == "traces" else REQUEST_TYPES[signal].FromString
+    )
     try:
         return parse(payload)
     except Exception as error:  # upb raises DecodeError, and RuntimeError/RecursionError on pathological nesting
         raise MalformedRequest(f"request body is not a valid protobuf {REQUEST_TYPES[signal].__name__}") from error
+
+
+def _with_raw_attributes(payload: bytes) -> Message:
+    return parse_protobuf("traces", payload)
 
 
 def decode_protobuf(signal: Signal, payload: bytes) -> Decoded:

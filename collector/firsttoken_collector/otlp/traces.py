@@ -10,14 +10,13 @@ past DateTime64(9)'s range is rejected and counted; the rest of the request is k
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import pyarrow as pa
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from firsttoken_collector.otlp.anyvalue import attributes_to_map, string_attribute
 from firsttoken_collector.otlp.arrow_block import ListColumn, ListOfMapsColumn, MapColumn, trace_block
 from firsttoken_collector.otlp.decoded import Decoded
+from firsttoken_collector.otlp.raw_attributes import attribute_map, string_attribute
 from firsttoken_collector.otlp.rejections import Rejections
 from firsttoken_collector.otlp.rowformat import MAX_TIMESTAMP_NS, span_id_hex, trace_id_hex
 from firsttoken_collector.tables import OTEL_TRACES
@@ -43,8 +42,10 @@ def _span_problem(trace_id: bytes, span_id: bytes, parent: bytes) -> str:
     return "parent_span_id must be empty or 8 bytes"
 
 
-def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
-    """Rows for every storable span in the request (one Arrow block), plus partial-success counts."""
+def decode_traces(request: Any) -> Decoded:
+    """Rows for every storable span in the request (one Arrow block), plus partial-success counts.
+
+    `request` is a `raw_attributes.TraceRequestWithRawAttributes`: its attributes arrive as KeyValue bytes."""
     timestamps: list[int] = []
     trace_ids: list[str] = []
     span_ids: list[str] = []
@@ -70,7 +71,7 @@ def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
     rejected = Rejections()
     kinds = SPAN_KINDS
     codes = STATUS_CODES
-    to_map = attributes_to_map
+    to_map = attribute_map
     max_ns = MAX_TIMESTAMP_NS
     zero_tid = _ZERO_TRACE_ID
     zero_sid = _ZERO_SPAN_ID
@@ -190,11 +191,11 @@ def decode_traces(request: ExportTraceServiceRequest) -> Decoded:
     )
 
 
-def _events_storable(events: Iterable[Span.Event]) -> bool:
+def _events_storable(events: Iterable[Any]) -> bool:
     return all(event.time_unix_nano <= MAX_TIMESTAMP_NS for event in events)
 
 
-def _links_storable(links: Iterable[Span.Link]) -> bool:
+def _links_storable(links: Iterable[Any]) -> bool:
     return all(
         (not link.trace_id or len(link.trace_id) == 16) and (not link.span_id or len(link.span_id) == 8)
         for link in links

@@ -1,0 +1,101 @@
+"""Span attributes read from their wire bytes (raw_attributes) give exactly what the parsed-message path gives."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from google.protobuf.message import DecodeError
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+
+from firsttoken_collector.otlp import raw_attributes
+from firsttoken_collector.otlp.anyvalue import attributes_to_map
+from firsttoken_collector.otlp.anyvalue import string_attribute as parsed_string_attribute
+from firsttoken_collector.otlp.decode import decode_request
+from firsttoken_collector.otlp.decoded import MalformedRequest
+from firsttoken_collector.otlp.raw_attributes import attribute_map, string_attribute
+
+from .rowblocks import block_rows
+
+scalars = st.one_of(
+    st.text(max_size=200).map(lambda text: AnyValue(string_value=text)),
+    st.integers(-(2**63), 2**63 - 1).map(lambda number: AnyValue(int_value=number)),
+    st.floats(allow_nan=True, allow_infinity=True).map(lambda number: AnyValue(double_value=number)),
+    st.sampled_from([1e21, 1e-7, -0.0, 0.25, 1.0, 5e-324, math.nan]).map(lambda n: AnyValue(double_value=n)),
+    st.booleans().map(lambda flag: AnyValue(bool_value=flag)),
+    st.binary(max_size=20).map(lambda raw: AnyValue(bytes_value=raw)),
+    st.just(AnyValue()),
+)
+values = st.one_of(
+    scalars,
+    st.lists(scalars, max_size=3).map(lambda items: AnyValue(array_value=ArrayValue(values=items))),
+    st.dictionaries(st.text(max_size=5), scalars, max_size=3).map(
+        lambda members: AnyValue(
+            kvlist_value=KeyValueList(values=[KeyValue(key=k, value=v) for k, v in members.items()])
+        )
+    ),
+)
+pairs = st.lists(st.tuples(st.text(max_size=150), values), max_size=12).map(
+    lambda items: [KeyValue(key=key, value=value) for key, value in items]
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(pairs, st.booleans())
+def test_raw_bytes_give_the_map_and_service_name_of_the_parsed_path(items: list[KeyValue], cached: bool) -> None:
+    if not cached:
+        raw_attributes._cache.clear()
+    raw = [item.SerializeToString() for item in items]
+    assert attribute_map(raw) == attributes_to_map(items)
+    for key in {item.key for item in items} | {"service.name"}:
+        assert string_attribute(raw, key) == parsed_string_attribute(items, key)
+    assert attribute_map(raw) == attributes_to_map(items)  # now every entry is cached: same answer
+
+
+def test_a_repeated_key_keeps_its_last_value_and_a_non_string_service_name_reads_empty() -> None:
+    items = [
+        KeyValue(key="service.name", value=AnyValue(string_value="first")),
+        KeyValue(key="service.name", value=AnyValue(int_value=7)),
+    ]
+    raw = [item.SerializeToString() for item in items]
+    assert attribute_map(raw) == {"service.name": "7"}
+    assert string_attribute(raw, "service.name") == ""
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited protobuf field (lengths here stay under 128: one-byte varints)."""
+    assert len(payload) < 128
+    return bytes([number << 3 | 2, len(payload)]) + payload
+
+
+def _request_with_attribute(raw: bytes) -> bytes:
+    span = _field(1, b"t" * 16) + _field(2, b"s" * 8) + _field(9, raw)
+    return _field(1, _field(2, _field(2, span)))  # request > resource_spans > scope_spans > spans
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\x0a\x02\xff\xfe\x12\x03\x0a\x01a",  # key is not UTF-8
+        b"\x0a\x01k\x12\x04\x0a\x02\xc3\x28",  # string value is not UTF-8
+        b"\x0a\x05k",  # truncated
+        b"\x0a\x01k\x12\x09\x2a\x07\x0a\x05\x0a\x03\xff\xff\xff",  # invalid UTF-8 inside an array value
+    ],
+)
+def test_an_invalid_attribute_makes_the_request_malformed_as_a_full_parse_does(raw: bytes) -> None:
+    body = _request_with_attribute(raw)
+    with pytest.raises(DecodeError):  # the reference parser refuses it ...
+        ExportTraceServiceRequest.FromString(body)
+    raw_attributes._cache.clear()
+    with pytest.raises(MalformedRequest):  # ... and so does the raw-attribute decoder
+        decode_request("traces", body, "application/x-protobuf")
+
+
+def test_a_valid_hand_encoded_attribute_decodes_like_the_reference() -> None:
+    body = _request_with_attribute(KeyValue(key="k", value=AnyValue(int_value=-1)).SerializeToString())
+    decoded, _ = decode_request("traces", body, "application/x-protobuf")
+    (row,) = block_rows(decoded.blocks["otel_traces"])
+    assert row[11] == {"k": "-1"}
