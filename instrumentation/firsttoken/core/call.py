@@ -118,7 +118,7 @@ class LLMCall:
                 sampler_view[semconv.REQUEST_MODEL] = model
             self.span = rt.tracer.start_span(name, parent, _CLIENT, sampler_view, start_time=start_ns)
         else:
-            self.span = rt.tracer.start_span(name, parent, _CLIENT, start_time=start_ns)
+            self.span = rt.start_span(name, parent, start_ns)
         attrs[semconv.REQUEST_STREAM] = stream
         attrs[semconv.API_SURFACE] = endpoint.surface
         host, port = server

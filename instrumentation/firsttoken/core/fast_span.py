@@ -10,9 +10,11 @@ public API, which is always correct.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
-from opentelemetry.trace import Span
+from opentelemetry.context import Context
+from opentelemetry.trace import Span, SpanContext, SpanKind, TraceFlags, Tracer, get_current_span
 from opentelemetry.util.types import AttributeValue
 
 try:
@@ -50,3 +52,136 @@ def set_many(span: Span, attributes: Mapping[str, AttributeValue], *, adopt: boo
                 bounded._dict.update(attributes)
         return
     span.set_attributes(attributes)
+
+
+# --- starting the span ------------------------------------------------------------------------------------------------
+# A span starter: (name, parent context, start time ns) -> a started CLIENT span.
+SpanStarter = Callable[[str, Context, int], Span]
+
+
+def span_starter(tracer: Tracer) -> SpanStarter:
+    """How LLM-call spans are started on `tracer`: `tracer.start_span`, or the same span built directly.
+
+    `Tracer.start_span` of the OpenTelemetry SDK spends a quarter of a span's cost before the span exists: the parent
+    span looked up three times (itself, ParentBased, the trace state), a SamplingResult, two TraceFlags. When the
+    tracer is the SDK's own and its sampler decides from the parent alone (always on/off, or parent-based over
+    those: the SDK's default and every `OTEL_TRACES_SAMPLER` value but the ratio ones), the decision per parent
+    state is fixed, so the span is built here the way `start_span` builds it: same ids from the tracer's id
+    generator, flags, trace state, parent, resource, scope, limits, SDK self-metrics, and span processors called
+    the same way. Any other tracer or sampler, a decision to drop, or an SDK whose span class no longer takes these
+    arguments, goes through `tracer.start_span` (`tests/instrumentation/test_fast_span.py` compares both paths).
+    """
+
+    def public(name: str, parent: Context, start_ns: int) -> Span:
+        return tracer.start_span(name, parent, _CLIENT, start_time=start_ns)
+
+    plan = _static_plan(tracer)
+    if plan is None:
+        return public
+    sdk_span, decisions, root_decision = plan
+    sampler = tracer.sampler  # type: ignore[attr-defined]
+    id_generator = tracer.id_generator  # type: ignore[attr-defined]
+    record = _RECORDING
+    flags = _FLAGS
+    has_switch = hasattr(tracer, "_is_enabled")  # the SDK's tracer configurator can turn a tracer off at any time
+    broken: list[bool] = []
+
+    def start(name: str, parent: Context, start_ns: int) -> Span:
+        if broken or (has_switch and not tracer._is_enabled()) or tracer.sampler is not sampler:  # type: ignore[attr-defined]
+            return public(name, parent, start_ns)
+        parent_sc = get_current_span(parent).get_span_context()
+        if parent_sc.is_valid:
+            parent_flags = parent_sc.trace_flags
+            decision = decisions[parent_sc.is_remote][parent_flags.sampled]
+            sampled = record.get(decision)
+            if sampled is None:  # dropped: the SDK returns its non-recording span
+                return public(name, parent, start_ns)
+            trace_id = parent_sc.trace_id
+            trace_state = parent_sc.trace_state
+            random_id = parent_flags.random_trace_id
+            parent_or_none: SpanContext | None = parent_sc
+        else:
+            decision = root_decision
+            sampled = record.get(decision)
+            if sampled is None:
+                return public(name, parent, start_ns)
+            trace_id = id_generator.generate_trace_id()
+            trace_state = None
+            random_id = id_generator.is_trace_id_random()
+            parent_or_none = None
+        context = SpanContext(
+            trace_id,
+            id_generator.generate_span_id(),
+            is_remote=False,
+            trace_flags=flags[sampled][random_id],
+            trace_state=trace_state,
+        )
+        try:
+            span: Span = sdk_span(
+                name=name,
+                context=context,
+                parent=parent_or_none,
+                sampler=sampler,
+                resource=tracer.resource,  # type: ignore[attr-defined]
+                attributes=None,
+                span_processor=tracer.span_processor,  # type: ignore[attr-defined]
+                kind=_CLIENT,
+                links=(),
+                instrumentation_info=tracer.instrumentation_info,  # type: ignore[attr-defined]
+                limits=tracer._span_limits,  # type: ignore[attr-defined]
+                instrumentation_scope=tracer._instrumentation_scope,  # type: ignore[attr-defined]
+                record_end_metrics=tracer._tracer_metrics.start_span(parent_or_none, decision),  # type: ignore[attr-defined]
+            )
+        except (TypeError, AttributeError):  # an SDK whose span or tracer changed shape: the public path from now on
+            broken.append(True)
+            return public(name, parent, start_ns)
+        span.start(start_time=start_ns, parent_context=parent)  # type: ignore[attr-defined]
+        return span
+
+    return start
+
+
+_CLIENT = SpanKind.CLIENT
+# decision -> whether the span is sampled; a decision that is not here drops the span
+_RECORDING: dict[Any, bool] = {}
+# [sampled][random trace id] -> the span's trace flags
+_FLAGS: tuple[tuple[TraceFlags, TraceFlags], tuple[TraceFlags, TraceFlags]] = (
+    (TraceFlags(TraceFlags.DEFAULT), TraceFlags(TraceFlags.DEFAULT | getattr(TraceFlags, "RANDOM_TRACE_ID", 0))),
+    (TraceFlags(TraceFlags.SAMPLED), TraceFlags(TraceFlags.SAMPLED | getattr(TraceFlags, "RANDOM_TRACE_ID", 0))),
+)
+
+
+def _static_plan(tracer: Any) -> tuple[Any, tuple[tuple[Any, Any], tuple[Any, Any]], Any] | None:
+    """(the SDK span class, decision by [parent is remote][parent sampled], decision for a root) when `tracer` is the
+    SDK's own and its sampler's decision depends on the parent alone; else None."""
+    try:
+        from opentelemetry.sdk.trace import Tracer as SDKTracer
+        from opentelemetry.sdk.trace import _Span
+        from opentelemetry.sdk.trace.sampling import Decision, ParentBased, StaticSampler
+    except ImportError:  # pragma: no cover - API-only installs
+        return None
+    if type(tracer) is not SDKTracer or not hasattr(TraceFlags, "RANDOM_TRACE_ID"):
+        return None
+    needed = ("sampler", "id_generator", "resource", "span_processor", "instrumentation_info", "_span_limits",
+              "_instrumentation_scope", "_tracer_metrics")  # fmt: skip
+    if not all(hasattr(tracer, n) for n in needed):
+        return None
+    _RECORDING.setdefault(Decision.RECORD_AND_SAMPLE, True)
+    _RECORDING.setdefault(Decision.RECORD_ONLY, False)
+    sampler = tracer.sampler
+
+    def static(s: Any) -> Any:
+        return s._decision if type(s) is StaticSampler and isinstance(getattr(s, "_decision", None), Decision) else None
+
+    if type(sampler) is StaticSampler:
+        d = static(sampler)
+        return None if d is None else (_Span, ((d, d), (d, d)), d)
+    if type(sampler) is ParentBased:
+        names = ("root", "remote_parent_sampled", "remote_parent_not_sampled", "local_parent_sampled",
+                 "local_parent_not_sampled")  # fmt: skip
+        root, r_yes, r_no, l_yes, l_no = (static(getattr(sampler, f"_{n}", None)) for n in names)
+        if None in (root, r_yes, r_no, l_yes, l_no):
+            return None
+        # [is_remote][sampled]
+        return _Span, ((l_no, l_yes), (r_no, r_yes)), root
+    return None

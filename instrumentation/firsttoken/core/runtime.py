@@ -15,6 +15,7 @@ from opentelemetry.util.types import AttributeValue
 from firsttoken.config import Settings
 from firsttoken.core.call import LLMCall
 from firsttoken.core.errors import classify_error
+from firsttoken.core.fast_span import span_starter
 from firsttoken.core.metrics import GenAIMetrics
 from firsttoken.core.plugin import RESULT_STREAM, RESULT_WRAPPER, ProviderPlugin
 from firsttoken.core.response_proxy import record_body, try_read_body
@@ -56,6 +57,7 @@ class Runtime:
         self.start_stages = tuple(start_stages)
         self.end_stages = tuple(end_stages)
         self.sampler_reads_attributes = not sampler_ignores_attributes(getattr(tracer, "sampler", None))
+        self.start_span = span_starter(tracer)
         self.capture_enabled = settings.capture.enabled
 
     def begin(

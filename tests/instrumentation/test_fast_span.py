@@ -1,0 +1,171 @@
+"""firsttoken's span starter builds the same span `Tracer.start_span` builds, for every parent and static sampler."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    ALWAYS_ON,
+    DEFAULT_OFF,
+    DEFAULT_ON,
+    Decision,
+    ParentBased,
+    Sampler,
+    StaticSampler,
+    TraceIdRatioBased,
+)
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags, TraceState
+
+from firsttoken.core.fast_span import span_starter
+
+
+class _Ids(IdGenerator):
+    def __init__(self) -> None:
+        self.n = 0
+
+    def generate_span_id(self) -> int:
+        self.n += 1
+        return self.n
+
+    def generate_trace_id(self) -> int:
+        self.n += 1
+        return 1 << 70 | self.n
+
+
+class _Recorder(SpanProcessor):
+    def __init__(self) -> None:
+        self.started: list[tuple[Any, Context | None]] = []
+        self.ended: list[ReadableSpan] = []
+
+    def on_start(self, span: Any, parent_context: Context | None = None) -> None:
+        self.started.append((span, parent_context))
+
+    def on_end(self, span: ReadableSpan) -> None:
+        self.ended.append(span)
+
+
+def _parents() -> dict[str, Context]:
+    state = TraceState([("vendor", "v1")])
+    sampled = TraceFlags(TraceFlags.SAMPLED | TraceFlags.RANDOM_TRACE_ID)
+    return {
+        "root": Context(),
+        "local sampled": trace.set_span_in_context(
+            NonRecordingSpan(SpanContext(5 << 64, 77, is_remote=False, trace_flags=sampled, trace_state=state))
+        ),
+        "local not sampled": trace.set_span_in_context(
+            NonRecordingSpan(SpanContext(6 << 64, 78, is_remote=False, trace_flags=TraceFlags(0)))
+        ),
+        "remote sampled, no random flag": trace.set_span_in_context(
+            NonRecordingSpan(
+                SpanContext(7 << 64, 79, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED), trace_state=state)
+            )
+        ),
+        "remote not sampled": trace.set_span_in_context(
+            NonRecordingSpan(SpanContext(8 << 64, 80, is_remote=True, trace_flags=TraceFlags(0)))
+        ),
+        "invalid parent": trace.set_span_in_context(trace.INVALID_SPAN),
+    }
+
+
+def _view(span: Any) -> dict[str, Any]:
+    if not isinstance(span, ReadableSpan):
+        return {"type": type(span).__name__, "context": span.get_span_context(), "recording": span.is_recording()}
+    ctx = span.context
+    assert ctx is not None
+    return {
+        "type": type(span).__name__,
+        "name": span.name,
+        "trace_id": ctx.trace_id,
+        "span_id": ctx.span_id,
+        "flags": int(ctx.trace_flags),
+        "trace_state": ctx.trace_state.to_header(),
+        "remote": ctx.is_remote,
+        "parent": span.parent,
+        "kind": span.kind,
+        "resource": span.resource.attributes,
+        "scope": span.instrumentation_scope,
+        "attributes": dict(span.attributes or {}),
+        "events": list(span.events),
+        "links": list(span.links),
+        "status": span.status.status_code,
+        "start": span.start_time,
+        "end": span.end_time,
+        "limits": span._limits.max_attributes if hasattr(span, "_limits") else None,
+    }
+
+
+SAMPLERS: dict[str, Sampler] = {
+    "always on": ALWAYS_ON,
+    "always off": ALWAYS_OFF,
+    "parent-based always on (default)": DEFAULT_ON,
+    "parent-based always off": DEFAULT_OFF,
+    "record only": StaticSampler(Decision.RECORD_ONLY),
+    "parent-based, unsampled local parents recorded": ParentBased(ALWAYS_ON, local_parent_not_sampled=ALWAYS_ON),
+}
+
+
+@pytest.mark.parametrize("sampler_name", list(SAMPLERS))
+def test_fast_start_builds_the_span_start_span_builds(sampler_name: str) -> None:
+    results = {}
+    parents = _parents()
+    resource = Resource.create({"service.name": "svc", "service.instance.id": "i-1"})
+    for path in ("public", "fast"):
+        ids = _Ids()
+        recorder = _Recorder()
+        provider = TracerProvider(sampler=SAMPLERS[sampler_name], id_generator=ids, resource=resource)
+        provider.add_span_processor(recorder)
+        tracer = provider.get_tracer("firsttoken", "9.9")
+        start = span_starter(tracer)
+        assert start.__name__ == "start"  # the fast path applies to every sampler here
+        views = []
+        for name, parent in parents.items():
+            if path == "public":
+                span = tracer.start_span(f"chat {name}", parent, SpanKind.CLIENT, start_time=1_000)
+            else:
+                span = start(f"chat {name}", parent, 1_000)
+            span.end(end_time=2_000)
+            views.append((name, _view(span)))
+        results[path] = (views, [(_view(s), p) for s, p in recorder.started], [_view(s) for s in recorder.ended])
+        provider.shutdown()
+    assert results["fast"] == results["public"]
+
+
+def test_other_tracers_and_samplers_take_the_public_path() -> None:
+    ratio = TracerProvider(sampler=TraceIdRatioBased(0.5)).get_tracer("firsttoken")
+    assert span_starter(ratio).__name__ == "public"
+    assert span_starter(trace.NoOpTracer()).__name__ == "public"
+    tracer = TracerProvider().get_tracer("firsttoken")
+    start = span_starter(tracer)
+    tracer.sampler = TraceIdRatioBased(0.0)  # type: ignore[attr-defined]  # replaced after the starter was made
+    assert not start("chat m", Context(), 1).is_recording()
+
+
+def test_a_disabled_tracer_and_a_changed_sdk_fall_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    import opentelemetry.sdk.trace as sdk_trace
+
+    tracer = TracerProvider().get_tracer("firsttoken")
+    start = span_starter(tracer)
+    assert start.__name__ == "start"
+    monkeypatch.setattr(tracer, "_is_enabled", lambda: False)
+    assert not start("chat m", Context(), 1).is_recording()
+    monkeypatch.undo()
+
+    class _Changed(sdk_trace._Span):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            raise TypeError("unexpected keyword argument")
+
+    monkeypatch.setattr(sdk_trace, "_Span", _Changed)
+    start = span_starter(tracer)  # built against the "changed" span class
+    monkeypatch.undo()
+    for _ in range(2):
+        span = start("chat m", Context(), 1)
+        assert type(span) is sdk_trace._Span
+        assert span.is_recording()
+        span.end()
