@@ -76,7 +76,7 @@ class CollectorConfig:
     max_request_bytes: int = 64 * MiB
     queue_max_bytes: int = 256 * MiB
     spill_max_bytes: int = 4096 * MiB
-    batch_rows: int = 20_000
+    batch_rows: int = 50_000
     batch_delay_seconds: float = 1.0
     ttl_days: int | None = None
     wal_fsync: bool = True
@@ -222,7 +222,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
         max_request_bytes=_int(env, ENV_MAX_REQUEST_BYTES, 64 * MiB, minimum=1024, maximum=1024 * MiB),
         queue_max_bytes=_int(env, ENV_QUEUE_BYTES, 256 * MiB, minimum=MiB),
         spill_max_bytes=_int(env, ENV_SPILL_BYTES, 4096 * MiB, minimum=MiB),
-        batch_rows=_int(env, ENV_BATCH_ROWS, 20_000, minimum=1, maximum=1_000_000),
+        batch_rows=_int(env, ENV_BATCH_ROWS, 50_000, minimum=1, maximum=1_000_000),
         batch_delay_seconds=batch_delay,
         ttl_days=int(str(ttl_days)) if ttl_days is not None else None,
         wal_fsync=fsync_raw in ("1", "true", "on"),

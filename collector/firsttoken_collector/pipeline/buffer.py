@@ -53,7 +53,7 @@ class PendingBuffer:
             self.cond.notify_all()
 
     def ready_batch(
-        self, max_rows: int, max_delay: float, *, flush: bool, upto: int | None = None, max_bytes: int = 32 << 20
+        self, max_rows: int, max_delay: float, *, flush: bool, upto: int | None = None, max_bytes: int = 96 << 20
     ) -> list[Entry]:
         """The next batch if one is due (caller holds `cond`): the durable prefix, cut at `max_rows` rows or
         `max_bytes` of requests (replayed entries have no row count until decoded), or at the intent range `upto`
