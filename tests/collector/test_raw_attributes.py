@@ -99,3 +99,32 @@ def test_a_valid_hand_encoded_attribute_decodes_like_the_reference() -> None:
     decoded, _ = decode_request("traces", body, "application/x-protobuf")
     (row,) = block_rows(decoded.blocks["otel_traces"])
     assert row[11] == {"k": "-1"}
+
+
+def test_corrupted_requests_are_refused_exactly_when_the_reference_parser_refuses_them() -> None:
+    """Random byte corruptions of a real request: the raw-attribute decoder accepts a request if and only if the
+    protobuf library's full parse does (a corrupt attribute of a span rejected for its ids must still fail it)."""
+    import random
+
+    from firsttoken_collector.synthetic import trace_request
+
+    rng = random.Random(3)
+    base = trace_request(rng, 4)[0].SerializeToString()
+    outcomes = {True: 0, False: 0}
+    for _ in range(4_000):
+        body = bytearray(base)
+        for _ in range(rng.randint(1, 3)):
+            body[rng.randrange(len(body))] = rng.randrange(256)
+        try:
+            ExportTraceServiceRequest.FromString(bytes(body))
+            reference = True
+        except DecodeError:
+            reference = False
+        try:
+            decode_request("traces", bytes(body), "application/x-protobuf")
+            ours = True
+        except MalformedRequest:
+            ours = False
+        assert ours == reference, bytes(body)
+        outcomes[ours] += 1
+    assert min(outcomes.values()) > 500  # both kinds were exercised

@@ -98,19 +98,23 @@ def decode_traces(request: Any) -> Decoded:
                     or (parent and len(parent) != 8)
                 ):
                     rejected.add(_span_problem(trace_id, span_id, parent))
+                    _check_attributes(span)
                     continue
                 start = span.start_time_unix_nano
                 end = span.end_time_unix_nano
                 if start > max_ns:
                     rejected.add("start_time_unix_nano is past 2262-04-11")
+                    _check_attributes(span)
                     continue
                 events = span.events
                 links = span.links
                 if events and not _events_storable(events):
                     rejected.add("event time_unix_nano is past 2262-04-11")
+                    _check_attributes(span)
                     continue
                 if links and not _links_storable(links):
                     rejected.add("link ids must be 16 (trace) and 8 (span) bytes")
+                    _check_attributes(span)
                     continue
                 if events:
                     for event in events:
@@ -189,6 +193,16 @@ def decode_traces(request: Any) -> Decoded:
         rejected=rejected.count,
         error_message=rejected.message("spans"),
     )
+
+
+def _check_attributes(span: Any) -> None:
+    """A rejected span's attributes are still read: invalid bytes there make the whole request malformed, as they do
+    for the protobuf library's full parse (raises MalformedRequest)."""
+    attribute_map(span.attributes)
+    for event in span.events:
+        attribute_map(event.attributes)
+    for link in span.links:
+        attribute_map(link.attributes)
 
 
 def _events_storable(events: Iterable[Any]) -> bool:
