@@ -4,7 +4,8 @@ What it prints, all measured in this run on this machine:
 - ceilings: bare protobuf parse of the requests; our decode (parse + rows + JSON encoding); a bare
   clickhouse-connect insert of the same rows into chDB (its own temporary directory, with the same schema);
 - capacity: the collector (a separate process, as deployed) driven closed-loop by sender threads: sustained spans/s
-  *stored* (rows that reached ClickHouse, from the collector's own /metrics), p50/p99 request latency;
+  *stored* (rows that reached ClickHouse, from the collector's own /metrics), p50/p99 request latency, and the CPU
+  the collector and its decoder workers spent per stored span (the figure that least depends on what else runs);
 - 2x overload: open-loop senders offering twice that capacity for the same duration: stored spans/s, the share of
   requests pushed back (429/503 with Retry-After), p99 latency of accepted requests, and the collector's peak RSS
   (VmHWM) against its RSS at the end of the capacity phase: bounded memory means the overload phase does not grow it.
@@ -118,6 +119,23 @@ def _written_rows(port: int) -> float:
         if line.startswith("firsttoken_collector_written_rows_total") and 'table="otel_traces"' in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of the collector plus its decoder worker processes so far."""
+    pids = [pid]
+    try:
+        pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        pass
+    ticks = 0
+    for each in pids:
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_kib(pid: int, field: str) -> int:
@@ -266,7 +284,10 @@ def run_collector_phases(payloads: list[bytes], spans: int, senders: int, second
                 raise SystemExit("collector did not start: " + (workdir / "collector.log").read_text()[-2000:])
             time.sleep(0.2)
         _phase(port, payloads, senders, None, 3.0)  # warm-up
+        cpu_before, rows_before, started = _cpu_seconds(process.pid), _written_rows(port), time.monotonic()
         capacity = _phase(port, payloads, senders, None, seconds)
+        cpu_used, rows_stored = _cpu_seconds(process.pid) - cpu_before, _written_rows(port) - rows_before
+        cores_busy = cpu_used / (time.monotonic() - started)
         rss_after_capacity = _rss_kib(process.pid, "VmRSS")
         offered = 2 * capacity["stored_spans_per_s"] / spans  # requests/s at twice what it sustained
         overload = _phase(port, payloads, senders * 4, offered, seconds)
@@ -282,6 +303,10 @@ def run_collector_phases(payloads: list[bytes], spans: int, senders: int, second
         f"closed loop, {senders} senders      : {capacity['stored_spans_per_s']:10,.0f} spans/s stored, "
         f"p50 {capacity['p50_ms']:.1f} ms, p99 {capacity['p99_ms']:.1f} ms, "
         f"pushed back {capacity['pushed_back_share']:.1%}, errors {capacity['errors']:.0f}"
+    )
+    print(
+        f"collector CPU (with its workers)  : {cpu_used / max(rows_stored, 1) * 1e6:10.1f} us per stored span "
+        f"({cores_busy:.2f} cores busy in the closed loop)"
     )
     print(
         f"2x overload (offered {offered * spans:,.0f}/s): {overload['stored_spans_per_s']:10,.0f} spans/s stored, "
