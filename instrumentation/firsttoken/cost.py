@@ -22,6 +22,15 @@ if TYPE_CHECKING:
 
 _GEO = "anthropic.request.inference_geo"
 _SPEED = "anthropic.request.speed"
+_TIER = semconv.OPENAI_REQUEST_SERVICE_TIER
+_OP_COUNT_TOKENS = semconv.OP_COUNT_TOKENS
+_OP_EMBEDDINGS = semconv.OP_EMBEDDINGS
+_PRICED = semconv.COST_PRICED
+_USD = semconv.COST_USD
+_INPUT_USD = semconv.COST_INPUT_USD
+_OUTPUT_USD = semconv.COST_OUTPUT_USD
+_CACHE_READ_USD = semconv.COST_CACHE_READ_USD
+_CACHE_WRITE_USD = semconv.COST_CACHE_WRITE_USD
 _MAX_CONTEXTS = 256
 
 
@@ -38,18 +47,21 @@ def cost_stage(pricer: Pricer) -> Stage:
     # call reuses one instead of building a NamedTuple (bounded in case the values come from the application).
     contexts: dict[tuple[Any, Any, Any], PricingContext] = {}
 
+    rates_for = pricer.rates
+
     def on_end(call: LLMCall, attrs: dict[str, AttributeValue]) -> None:
         operation = call.endpoint.operation
-        if call.failed or operation == semconv.OP_COUNT_TOKENS:
+        if call.failed or operation == _OP_COUNT_TOKENS:
             return
         facts = call.facts
         input_tokens = facts.input_tokens
         output: Any = facts.output_tokens
-        if operation == semconv.OP_EMBEDDINGS and input_tokens is not None:
+        if operation == _OP_EMBEDDINGS and input_tokens is not None:
             output = 0  # embeddings produce no output tokens; zero here is a fact, not a guess
-        tier = facts.service_tier or attrs.get(semconv.OPENAI_REQUEST_SERVICE_TIER)
-        geo = attrs.get(_GEO)
-        speed = attrs.get(_SPEED)
+        get = attrs.get
+        tier = facts.service_tier or get(_TIER)
+        geo = get(_GEO)
+        speed = get(_SPEED)
         if tier is None and geo is None and speed is None:
             context = DEFAULT
         else:
@@ -63,7 +75,7 @@ def cost_stage(pricer: Pricer) -> Stage:
             context = cached
         provider = call.provider
         model = facts.response_model or call.request.model
-        rates = pricer.rates(provider, model, context)
+        rates = rates_for(provider, model, context)
         cost = None
         if rates is not None:
             read, write, write_5m, write_1h = facts.cache_read, facts.cache_creation, facts.cache_5m, facts.cache_1h
@@ -71,13 +83,9 @@ def cost_stage(pricer: Pricer) -> Stage:
             if cost is None and input_tokens is not None and output is not None:
                 pricer.warn_inconsistent(provider, model, Tokens(input_tokens, output, read, write, write_5m, write_1h))
         if cost is None:
-            attrs[semconv.COST_PRICED] = False
+            attrs[_PRICED] = False
             return
-        attrs[semconv.COST_PRICED] = True
-        attrs[semconv.COST_USD] = cost[0]
-        attrs[semconv.COST_INPUT_USD] = cost[1]
-        attrs[semconv.COST_OUTPUT_USD] = cost[2]
-        attrs[semconv.COST_CACHE_READ_USD] = cost[3]
-        attrs[semconv.COST_CACHE_WRITE_USD] = cost[4]
+        attrs[_PRICED] = True
+        attrs[_USD], attrs[_INPUT_USD], attrs[_OUTPUT_USD], attrs[_CACHE_READ_USD], attrs[_CACHE_WRITE_USD] = cost
 
     return on_end

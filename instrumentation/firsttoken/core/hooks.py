@@ -19,12 +19,8 @@ from firsttoken.core.runtime import Runtime
 Wrapper = Callable[[Any, Any, tuple[Any, ...], dict[str, Any]], Any]
 
 
-def _begin(rt: Runtime, plugin: ProviderPlugin, instance: Any, args: Any, kwargs: Any) -> LLMCall | None:
-    try:
-        return rt.begin(plugin, instance, args, kwargs)  # the call comes back active (its span current)
-    except Exception as exc:
-        report_internal_error("request.begin", exc)
-        return None
+def _begin_failed(exc: Exception) -> None:
+    report_internal_error("request.begin", exc)
 
 
 def _fail(rt: Runtime, call: LLMCall, exc: BaseException) -> None:
@@ -35,22 +31,24 @@ def _fail(rt: Runtime, call: LLMCall, exc: BaseException) -> None:
         report_internal_error("request.fail", inner)
 
 
-def _observe(rt: Runtime, call: LLMCall, result: Any) -> Any:
+def _observe_failed(call: LLMCall, exc: Exception, result: Any) -> Any:
+    report_internal_error("request.observe", exc)
     try:
-        call.deactivate()
-        return rt.observe(call, result)
-    except Exception as exc:
-        report_internal_error("request.observe", exc)
-        try:
-            call.end()
-        except Exception as inner:
-            report_internal_error("request.observe.end", inner)
-        return result
+        call.end()
+    except Exception as inner:
+        report_internal_error("request.observe.end", inner)
+    return result
 
 
+# The wrappers below run on every SDK request: the begin and observe steps are written out in them (each guarded)
+# rather than called through helpers, a frame less each.
 def sync_request_wrapper(rt: Runtime, plugin: ProviderPlugin) -> Wrapper:
     def request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        call = _begin(rt, plugin, instance, args, kwargs)
+        try:
+            call = rt.begin(plugin, instance, args, kwargs)  # the call comes back active (its span current)
+        except Exception as exc:
+            _begin_failed(exc)
+            call = None
         if call is None:
             return wrapped(*args, **kwargs)
         try:
@@ -58,14 +56,22 @@ def sync_request_wrapper(rt: Runtime, plugin: ProviderPlugin) -> Wrapper:
         except BaseException as exc:
             _fail(rt, call, exc)
             raise
-        return _observe(rt, call, result)
+        try:
+            call.deactivate()
+            return rt.observe(call, result)
+        except Exception as exc:
+            return _observe_failed(call, exc, result)
 
     return request
 
 
 def async_request_wrapper(rt: Runtime, plugin: ProviderPlugin) -> Wrapper:
     async def request(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-        call = _begin(rt, plugin, instance, args, kwargs)
+        try:
+            call = rt.begin(plugin, instance, args, kwargs)
+        except Exception as exc:
+            _begin_failed(exc)
+            call = None
         if call is None:
             return await wrapped(*args, **kwargs)
         try:
@@ -73,7 +79,11 @@ def async_request_wrapper(rt: Runtime, plugin: ProviderPlugin) -> Wrapper:
         except BaseException as exc:
             _fail(rt, call, exc)
             raise
-        return _observe(rt, call, result)
+        try:
+            call.deactivate()
+            return rt.observe(call, result)
+        except Exception as exc:
+            return _observe_failed(call, exc, result)
 
     return request
 

@@ -114,7 +114,7 @@ class GenAIMetrics:
         backlog.append(sample)
         if self._thread is None:
             self._start_thread()
-        elif len(backlog) > _WAKE_AT:
+        elif len(backlog) > _WAKE_AT and not self._wake.is_set():  # Event.set takes a lock even when already set
             self._wake.set()
 
     def _start_thread(self) -> None:

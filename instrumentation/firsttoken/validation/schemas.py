@@ -73,8 +73,16 @@ class SchemaValidators:
         """Raise SchemaError with a short, value-free reason when `data` fails."""
         try:
             validator(data)
-        except fastjsonschema.JsonSchemaValueException as exc:
-            # The rule and the path of keys only: the failing value may be user content.
-            path = ".".join(str(p) for p in (exc.path or [])[1:])
-            reason = f"schema:{exc.rule}" + (f" at {path}" if path else "")
-            raise SchemaError(reason[:120]) from None
+        except Invalid as exc:
+            raise SchemaError(failure_reason(exc)) from None
+
+
+# What a compiled validator raises when the data fails (callers on the hot path call the validator directly).
+Invalid = fastjsonschema.JsonSchemaValueException
+
+
+def failure_reason(exc: fastjsonschema.JsonSchemaValueException) -> str:
+    """The rule and the path of keys only: the failing value may be user content."""
+    path = ".".join(str(p) for p in (exc.path or [])[1:])
+    reason = f"schema:{exc.rule}" + (f" at {path}" if path else "")
+    return reason[:120]

@@ -9,7 +9,7 @@ from typing import Any, Literal, NamedTuple
 
 from firsttoken.core.facts import CallFacts
 from firsttoken.validation._json import loads
-from firsttoken.validation.schemas import SchemaError, SchemaValidators
+from firsttoken.validation.schemas import Invalid, SchemaValidators, failure_reason
 from firsttoken.validation.tool_calls import parse_arguments, tool_schemas
 
 # Outputs longer than this are not validated (reported unchecked): validation must stay bounded on the call path.
@@ -37,7 +37,8 @@ def check_structured(
     truncated = bool(facts.finish_reasons) and facts.finish_reasons[0] in _TRUNCATED_REASONS  # type: ignore[index]
     if spec.kind == "tool":
         return _check_tool(spec, facts, tools, validators)
-    text = facts.output_text()
+    parts = facts.output_parts
+    text = (parts[0] if len(parts) == 1 else "".join(parts)) if parts is not None else None
     if not text:
         return False, "empty"
     if len(text) > MAX_CHECKED_CHARS:
@@ -67,12 +68,15 @@ def _check_tool(
 
 def _against_schema(schema: Any, data: Any, validators: SchemaValidators) -> tuple[bool | None, str | None]:
     if schema is None:
-        return True, None
+        return _VALID
     validator = validators.validator(schema)
     if validator is None:
         return None, "schema_unsupported"
     try:
-        SchemaValidators.check(validator, data)
-    except SchemaError as exc:
-        return False, exc.reason
-    return True, None
+        validator(data)
+    except Invalid as exc:
+        return False, failure_reason(exc)
+    return _VALID
+
+
+_VALID: tuple[bool, None] = (True, None)

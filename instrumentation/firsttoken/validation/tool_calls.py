@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from firsttoken.validation._json import loads
-from firsttoken.validation.schemas import SchemaError, SchemaValidators
+from firsttoken.validation.schemas import Invalid, SchemaError, SchemaValidators
 
 
 def tool_schemas(tools: Sequence[Any]) -> dict[str, Any]:
@@ -61,12 +61,31 @@ def check_tool_calls(
     names: Sequence[str], arguments: Sequence[Any], tools: Sequence[Any] | None, validators: SchemaValidators
 ) -> tuple[bool, ...]:
     """Per tool call, in order: were its arguments valid? Calls whose arguments were not received count as valid
-    (nothing to hold against the model)."""
+    (nothing to hold against the model). `arguments_valid` per call, written out: this runs on every call that
+    used a tool."""
     schemas = tool_schemas(tools) if tools else {}
     verdicts = []
+    received = len(arguments)
+    validator_for = validators.validator
     for index, name in enumerate(names):
-        if index >= len(arguments):
+        if index >= received:
             verdicts.append(True)
             continue
-        verdicts.append(arguments_valid(arguments[index], schemas.get(name), validators))
+        value = arguments[index]
+        if type(value) is str:
+            parsed, value = parse_arguments(value)
+            if not parsed:
+                verdicts.append(False)
+                continue
+        schema = schemas.get(name)
+        validator = validator_for(schema) if schema is not None else None
+        if validator is None:
+            verdicts.append(True)
+            continue
+        try:
+            validator(value)
+        except Invalid:
+            verdicts.append(False)
+            continue
+        verdicts.append(True)
     return tuple(verdicts)
