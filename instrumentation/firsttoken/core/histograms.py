@@ -9,8 +9,10 @@ arithmetic (~1-2 us per call in the background drain). At each collection the re
 SDK collected, as the SDK's own explicit-bucket aggregation would have produced them: the same names, units,
 descriptions, boundaries and attribute sets; cumulative by default, delta when the exporter prefers delta for
 histograms; the reader's cardinality limit (2,000 attribute sets per histogram unless configured), with further sets
-folded into one `otel.metric.overflow=true` point; no exemplars (the SDK's trace-based exemplar filter gives none for
-the drain thread either). `tests/instrumentation/test_metric_aggregation.py` compares both paths point for point.
+folded into one `otel.metric.overflow=true` point; no exemplars (the SDK's default trace-based exemplar filter gives
+none for the drain thread either; with `OTEL_METRICS_EXEMPLAR_FILTER=always_on` the SDK path would attach exemplars
+without trace context, this one does not). `tests/instrumentation/test_metric_aggregation.py` compares both paths
+point for point.
 
 An application that passes (or globally set) its own MeterProvider keeps the SDK histograms: firsttoken does not
 reach into readers it did not create.
