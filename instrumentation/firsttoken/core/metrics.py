@@ -42,17 +42,31 @@ _MAX_CACHED_KEYS = 4_096
 
 # Every recorder alive, drained before each collection. The hook is registered once per meter provider: the SDK
 # hands back the first instrument of a name on re-registration, so a per-recorder callback would be lost after an
-# uninstrument()/instrument() cycle.
+# uninstrument()/instrument() cycle. Providers are remembered weakly, not by id(): a new provider can be allocated
+# at the address of a collected one, and would then never get its hook (its collections would export nothing).
 _LIVE: weakref.WeakSet[GenAIMetrics] = weakref.WeakSet()
-_HOOKED: set[int] = set()
+_HOOKED: weakref.WeakSet[MeterProvider] = weakref.WeakSet()
+_HOOKED_BY_ID: set[int] = set()  # providers that cannot be weakly referenced (kept alive by their owner anyway)
 _HOOK_LOCK = threading.Lock()
+
+
+def _first_hook(meter_provider: MeterProvider) -> bool:
+    """True the first time a provider is seen (caller holds _HOOK_LOCK)."""
+    try:
+        if meter_provider in _HOOKED:
+            return False
+        _HOOKED.add(meter_provider)
+    except TypeError:  # not weakly referenceable
+        if id(meter_provider) in _HOOKED_BY_ID:
+            return False
+        _HOOKED_BY_ID.add(id(meter_provider))
+    return True
 
 
 def _register_drain_hook(meter_provider: MeterProvider, meter: Meter) -> None:
     with _HOOK_LOCK:
-        if id(meter_provider) in _HOOKED:
+        if not _first_hook(meter_provider):
             return
-        _HOOKED.add(id(meter_provider))
 
     def drain_all(options: CallbackOptions) -> Iterable[Observation]:
         dropped = 0
