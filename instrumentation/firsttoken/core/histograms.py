@@ -57,6 +57,21 @@ from firsttoken._version import __version__
 MetricKey = tuple[str, str, str | None, str | None, str | None, str | None]
 
 
+def key_attributes(key: MetricKey) -> dict[str, Any]:
+    """The semconv attributes of a metric key; absent optional values are left out, as the SDK path records them."""
+    operation, provider, request_model, response_model, server, error_type = key
+    attrs: dict[str, Any] = {semconv.OPERATION_NAME: operation, semconv.PROVIDER_NAME: provider}
+    if request_model:
+        attrs[semconv.REQUEST_MODEL] = request_model
+    if response_model:
+        attrs[semconv.RESPONSE_MODEL] = response_model
+    if server:
+        attrs[semconv.SERVER_ADDRESS] = server
+    if error_type:
+        attrs[semconv.ERROR_TYPE] = error_type
+    return attrs
+
+
 class HistogramSpec(NamedTuple):
     name: str
     unit: str
@@ -259,16 +274,8 @@ class HistogramHub:
         cached = self._attrs_cache.get(skey)
         if cached is not None:
             return cached
-        (operation, provider, request_model, response_model, server, error_type), token_type = skey
-        attrs: dict[str, Any] = {semconv.OPERATION_NAME: operation, semconv.PROVIDER_NAME: provider}
-        if request_model:
-            attrs[semconv.REQUEST_MODEL] = request_model
-        if response_model:
-            attrs[semconv.RESPONSE_MODEL] = response_model
-        if server:
-            attrs[semconv.SERVER_ADDRESS] = server
-        if error_type:
-            attrs[semconv.ERROR_TYPE] = error_type
+        key, token_type = skey
+        attrs: dict[str, Any] = key_attributes(key)
         if token_type:
             attrs[semconv.TOKEN_TYPE] = token_type
         if len(self._attrs_cache) < 2 * _MAX_PENDING_KEYS:

@@ -26,7 +26,7 @@ from opentelemetry.metrics import CallbackOptions, Meter, MeterProvider, Observa
 from firsttoken import semconv
 from firsttoken._guard import report_internal_error
 from firsttoken._version import __version__
-from firsttoken.core.histograms import HISTOGRAMS, MetricKey, hub_for
+from firsttoken.core.histograms import HISTOGRAMS, MetricKey, hub_for, key_attributes
 
 # the key's six fields, then: duration s, input tokens, output tokens, time to first chunk s, mean time per output
 # chunk s. Flat, so a finished call allocates one tuple.
@@ -185,16 +185,7 @@ class GenAIMetrics:
         cached = self._attrs_cache.get(key)
         if cached is not None:
             return cached
-        operation, provider, request_model, response_model, server, error_type = key
-        attrs = {semconv.OPERATION_NAME: operation, semconv.PROVIDER_NAME: provider}
-        if request_model:
-            attrs[semconv.REQUEST_MODEL] = request_model
-        if response_model:
-            attrs[semconv.RESPONSE_MODEL] = response_model
-        if server:
-            attrs[semconv.SERVER_ADDRESS] = server
-        if error_type:
-            attrs[semconv.ERROR_TYPE] = error_type
+        attrs = key_attributes(key)
         value = (attrs, {**attrs, semconv.TOKEN_TYPE: "input"}, {**attrs, semconv.TOKEN_TYPE: "output"})
         if len(self._attrs_cache) < _MAX_CACHED_KEYS:
             self._attrs_cache[key] = value
