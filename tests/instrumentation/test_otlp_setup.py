@@ -39,25 +39,34 @@ class _Receiver(BaseHTTPRequestHandler):
         return None
 
 
-def test_default_providers_export_otlp_http_with_service_name_and_headers() -> None:
+def _export_from_child(child: str, **env: str) -> list[tuple[str, dict[str, str], bytes]]:
+    """Run `child` with the OTLP endpoint pointing at a local receiver; what the receiver got (path, headers, body)."""
+    _Receiver.received = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        env = {
-            **os.environ,
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
-            "OTEL_EXPORTER_OTLP_HEADERS": "x-team=voice",
-            "OTEL_SERVICE_NAME": "voice-agent",
-            "OTEL_METRICS_EXPORTER": "none",
-        }
-        result = subprocess.run([sys.executable, "-c", _CHILD], env=env, capture_output=True, text=True, timeout=60)
+        endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+        environment = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, **env}
+        result = subprocess.run(
+            [sys.executable, "-c", child], env=environment, capture_output=True, text=True, timeout=60
+        )
         assert result.returncode == 0, result.stderr
     finally:
         server.shutdown()
         server.server_close()
-    traces = [(h, b) for path, h, b in _Receiver.received if path == "/v1/traces"]
-    assert traces, _Receiver.received
+    return _Receiver.received
+
+
+def test_default_providers_export_otlp_http_with_service_name_and_headers() -> None:
+    received = _export_from_child(
+        _CHILD,
+        OTEL_EXPORTER_OTLP_HEADERS="x-team=voice",
+        OTEL_SERVICE_NAME="voice-agent",
+        OTEL_METRICS_EXPORTER="none",
+    )
+    traces = [(h, b) for path, h, b in received if path == "/v1/traces"]
+    assert traces, received
     headers, body = traces[0]
     assert headers.get("x-team") == "voice"
     assert headers.get("content-type") == "application/x-protobuf"
@@ -71,31 +80,18 @@ def test_default_providers_export_otlp_http_with_service_name_and_headers() -> N
 def test_default_meter_provider_exports_the_genai_histograms_aggregated_by_firsttoken() -> None:
     from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
-    _Receiver.received = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        env = {
-            **os.environ,
-            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{server.server_address[1]}",
-            "OTEL_TRACES_EXPORTER": "none",
-            "OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE": "delta",
-        }
-        child = _CHILD.replace(
-            "firsttoken.instrument()",
-            "firsttoken.instrument()\n"
-            "from firsttoken.core.histograms import hub_for\n"
-            "from opentelemetry import metrics\n"
-            "assert hub_for(metrics.get_meter_provider()) is not None",
-        )
-        result = subprocess.run([sys.executable, "-c", child], env=env, capture_output=True, text=True, timeout=60)
-        assert result.returncode == 0, result.stderr
-    finally:
-        server.shutdown()
-        server.server_close()
-    bodies = [b for path, _, b in _Receiver.received if path == "/v1/metrics"]
-    assert bodies, _Receiver.received
+    child = _CHILD.replace(
+        "firsttoken.instrument()",
+        "firsttoken.instrument()\n"
+        "from firsttoken.core.histograms import hub_for\n"
+        "from opentelemetry import metrics\n"
+        "assert hub_for(metrics.get_meter_provider()) is not None",
+    )
+    received = _export_from_child(
+        child, OTEL_TRACES_EXPORTER="none", OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE="delta"
+    )
+    bodies = [b for path, _, b in received if path == "/v1/metrics"]
+    assert bodies, received
     histograms: dict[str, list[Any]] = {}
     for body in bodies:
         request = ExportMetricsServiceRequest.FromString(body)
