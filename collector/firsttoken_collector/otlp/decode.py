@@ -38,7 +38,7 @@ def media_type(content_type: str) -> str:
 def decode_message(signal: Signal, message: Message) -> Decoded:
     """Rows for an already-parsed Export*ServiceRequest."""
     if isinstance(message, ExportTraceServiceRequest):
-        return decode_traces(_with_raw_attributes(message.SerializeToString()))
+        return decode_traces(parse_protobuf("traces", message.SerializeToString()))
     if isinstance(message, TraceRequestWithRawAttributes):
         return decode_traces(message)
     if isinstance(message, ExportMetricsServiceRequest):
@@ -60,10 +60,6 @@ def parse_protobuf(signal: Signal, payload: bytes) -> Message:
         return parse(payload)
     except Exception as error:  # upb raises DecodeError, and RuntimeError/RecursionError on pathological nesting
         raise MalformedRequest(f"request body is not a valid protobuf {REQUEST_TYPES[signal].__name__}") from error
-
-
-def _with_raw_attributes(payload: bytes) -> Message:
-    return parse_protobuf("traces", payload)
 
 
 def decode_protobuf(signal: Signal, payload: bytes) -> Decoded:

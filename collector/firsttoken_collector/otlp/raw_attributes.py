@@ -102,15 +102,18 @@ def _read(raw: bytes) -> Attribute:
     return pair.key, value_to_string(any_value), any_value.WhichOneof("value") == "string_value"
 
 
-def attribute(raw: bytes) -> Attribute:
-    found = _cache.get(raw)
-    if found is None:
-        found = _read(raw)
-        if len(raw) <= _CACHE_MAX_BYTES_PER_ENTRY:
-            if len(_cache) >= _CACHE_MAX_ENTRIES:
-                _cache.clear()  # cheaper than LRU bookkeeping on every hit; refills with what is still common
-            _cache[raw] = found
+def _remember(raw: bytes) -> Attribute:
+    """Read an attribute the cache does not hold, and keep it if it is small."""
+    found = _read(raw)
+    if len(raw) <= _CACHE_MAX_BYTES_PER_ENTRY:
+        if len(_cache) >= _CACHE_MAX_ENTRIES:
+            _cache.clear()  # cheaper than LRU bookkeeping on every hit; refills with what is still common
+        _cache[raw] = found
     return found
+
+
+def attribute(raw: bytes) -> Attribute:
+    return _cache.get(raw) or _remember(raw)
 
 
 def attribute_map(pairs: Iterable[bytes]) -> dict[str, str]:
@@ -118,9 +121,7 @@ def attribute_map(pairs: Iterable[bytes]) -> dict[str, str]:
     out: dict[str, str] = {}
     get = _cache.get
     for raw in pairs:
-        found = get(raw)
-        if found is None:
-            found = attribute(raw)
+        found = get(raw) or _remember(raw)
         out[found[0]] = found[1]
     return out
 
