@@ -195,6 +195,7 @@ def test_upgrade_adds_trace_key_and_rows_written_before_compute_it(
         "0009_llm_calls_trace_key",
         "0010_llm_calls_mv_price_join",
         "0011_llm_calls_mv_layers",
+        "0012_llm_calls_mv_stored_map",
     ]
     ch_client.command("INSERT INTO firsttoken.llm_calls (timestamp, trace_id) VALUES (now64(9), 'def')")
     rows = ch_client.query(

@@ -685,9 +685,10 @@ def _varied_llm_spans(count: int, seed: int) -> list[list[Any]]:
     return rows
 
 
-def test_llm_calls_mv_of_0011_gives_the_rows_of_0010(db: Any) -> None:
+def test_llm_calls_mv_of_0012_gives_the_rows_of_0010(db: Any) -> None:
     """Migration 0011 split llm_calls_mv's query into layers so ClickHouse plans it faster (it is planned again for
-    every inserted block). On spans mixing every attribute spelling and case the view reads, its rows equal 0010's."""
+    every inserted block); 0012 looks attributes up in the stored map instead of a cast copy. On spans mixing every
+    attribute spelling and case the view reads, its rows equal 0010's."""
     from firsttoken_collector.schema.migrate import load_migrations
     from firsttoken_collector.schema.render import SchemaOptions
 
