@@ -47,7 +47,7 @@ pairs = st.lists(st.tuples(st.text(max_size=150), values), max_size=12).map(
 @given(pairs, st.booleans())
 def test_raw_bytes_give_the_map_and_service_name_of_the_parsed_path(items: list[KeyValue], cached: bool) -> None:
     if not cached:
-        raw_attributes._cache.clear()
+        raw_attributes.clear_cache()
     raw = [item.SerializeToString() for item in items]
     assert attribute_map(raw) == attributes_to_map(items)
     for key in {item.key for item in items} | {"service.name"}:
@@ -89,7 +89,7 @@ def test_an_invalid_attribute_makes_the_request_malformed_as_a_full_parse_does(r
     body = _request_with_attribute(raw)
     with pytest.raises(DecodeError):  # the reference parser refuses it ...
         ExportTraceServiceRequest.FromString(body)
-    raw_attributes._cache.clear()
+    raw_attributes.clear_cache()
     with pytest.raises(MalformedRequest):  # ... and so does the raw-attribute decoder
         decode_request("traces", body, "application/x-protobuf")
 
@@ -128,3 +128,22 @@ def test_corrupted_requests_are_refused_exactly_when_the_reference_parser_refuse
         assert ours == reference, bytes(body)
         outcomes[ours] += 1
     assert min(outcomes.values()) > 500  # both kinds were exercised
+
+
+def test_repeated_attributes_stay_cached_while_unique_ones_stream_past(monkeypatch: pytest.MonkeyPatch) -> None:
+    """LLM spans repeat most attributes (provider, model, tags) and carry a few unique ones (response ids, costs).
+    Many generations' worth of unique values later, the repeated ones are still served from the cache, and the cache
+    holds at most two generations."""
+    raw_attributes.clear_cache()
+    reads: list[bytes] = []
+    read = raw_attributes._read
+    monkeypatch.setattr(raw_attributes, "_read", lambda raw: reads.append(raw) or read(raw))
+    common = [
+        KeyValue(key=f"tag.{n}", value=AnyValue(string_value=f"value {n}")).SerializeToString() for n in range(20)
+    ]
+    generation = raw_attributes._GENERATION_ENTRIES
+    for span in range(5 * generation // 3):
+        unique = [KeyValue(key="id", value=AnyValue(int_value=span * 3 + n)).SerializeToString() for n in range(3)]
+        assert attribute_map([*common, *unique])["tag.7"] == "value 7"
+        assert raw_attributes.cached_entries() <= 2 * generation
+    assert len(reads) == 20 + 3 * (5 * generation // 3)  # each common attribute was parsed once, ever

@@ -31,9 +31,15 @@ from firsttoken_collector.otlp.decoded import MalformedRequest
 # (key, the exporter's text of the value, whether the value is a string: pdata's Value.Str() reads only those)
 Attribute = tuple[str, str, bool]
 
-_CACHE_MAX_ENTRIES = 65_536
+_GENERATION_ENTRIES = 32_768
+"""Entries per cache generation; at most two generations are held (~16 MB per decoding process)."""
 _CACHE_MAX_BYTES_PER_ENTRY = 256  # large values (prompts, documents) are rarely repeated: not worth keeping
-_cache: dict[bytes, Attribute] = {}
+# Two generations: lookups go to the young one; when it is full it becomes the old one and a new young one starts.
+# An entry still in use is found in the old generation on its next miss and moved forward, so the attributes every
+# span repeats survive the unique ones (response and task ids, timings, costs: ~3 of ~30 per LLM span) that fill
+# the cache. A single dictionary cleared when full re-read every common attribute after each clear.
+_young: dict[bytes, Attribute] = {}
+_old: dict[bytes, Attribute] = {}
 _double = struct.Struct("<d").unpack_from
 _parse_key_value = common_pb2.KeyValue.FromString
 
@@ -103,23 +109,37 @@ def _read(raw: bytes) -> Attribute:
 
 
 def _remember(raw: bytes) -> Attribute:
-    """Read an attribute the cache does not hold, and keep it if it is small."""
-    found = _read(raw)
-    if len(raw) <= _CACHE_MAX_BYTES_PER_ENTRY:
-        if len(_cache) >= _CACHE_MAX_ENTRIES:
-            _cache.clear()  # cheaper than LRU bookkeeping on every hit; refills with what is still common
-        _cache[raw] = found
+    """An attribute the young generation does not hold: from the old one, else read; kept if it is small."""
+    global _young, _old
+    found = _old.get(raw)
+    if found is None:
+        found = _read(raw)
+        if len(raw) > _CACHE_MAX_BYTES_PER_ENTRY:
+            return found
+    if len(_young) >= _GENERATION_ENTRIES:
+        _old, _young = _young, {}
+    _young[raw] = found
     return found
 
 
+def clear_cache() -> None:
+    """Forget every cached attribute (tests: the next reads take the parsing path)."""
+    _young.clear()
+    _old.clear()
+
+
+def cached_entries() -> int:
+    return len(_young) + len(_old)
+
+
 def attribute(raw: bytes) -> Attribute:
-    return _cache.get(raw) or _remember(raw)
+    return _young.get(raw) or _remember(raw)
 
 
 def attribute_map(pairs: Iterable[bytes]) -> dict[str, str]:
     """The exporter's map column for raw KeyValue bytes (a repeated key keeps its last value, as in Go)."""
     out: dict[str, str] = {}
-    get = _cache.get
+    get = _young.get
     for raw in pairs:
         found = get(raw) or _remember(raw)
         out[found[0]] = found[1]
