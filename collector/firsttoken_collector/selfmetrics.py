@@ -45,6 +45,12 @@ METRICS: tuple[MetricSpec, ...] = (
         "Export requests answered, by transport, signal and status code.",
         ("transport", "signal", "code"),
     ),
+    MetricSpec(
+        _PREFIX + "pushed_back_requests_total",
+        "counter",
+        "Export requests answered 429/503 (gRPC UNAVAILABLE) with a retry delay, by signal and cause.",
+        ("signal", "cause"),
+    ),
     MetricSpec(_PREFIX + "written_rows_total", "counter", "Rows inserted into ClickHouse.", ("table",)),
     MetricSpec(_PREFIX + "queue_depth_rows", "gauge", "Rows waiting in the in-memory queue."),
     MetricSpec(_PREFIX + "queue_bytes", "gauge", "Bytes waiting in the in-memory queue."),

@@ -178,11 +178,13 @@ def test_content_length_over_the_limit_is_413_without_reading(server: OtlpHttpSe
 
 
 def test_backpressure_answers_its_status_with_retry_after(server: OtlpHttpServer, sink: FakeSink) -> None:
-    sink.pushback = Backpressure(429, 1.2, "queue full")
+    sink.pushback = Backpressure(429, 1.2, "queue full", "queue_full")
     status, headers, data = post(server, "/v1/traces", one_span_request().SerializeToString())
     assert status == 429
     assert headers["Retry-After"] == "2"
     assert Status.FromString(data).message == "queue full"
+    metrics = get(server, "/metrics")[2].decode()  # an SRE sees why clients are being slowed down
+    assert 'firsttoken_collector_pushed_back_requests_total{signal="traces",cause="queue_full"} 1' in metrics
 
 
 def test_health_readiness_and_metrics(server: OtlpHttpServer, sink: FakeSink) -> None:

@@ -94,7 +94,7 @@ class DecoderPool:
         if pool is None or len(body) < self._inline_below:
             return decode_request(signal, body, content_type)
         if not self._slots.acquire(blocking=False):
-            raise Backpressure(429, 1.0, "the collector is behind; every decoder is busy")
+            raise Backpressure(429, 1.0, "the collector is behind; every decoder is busy", "decoders_busy")
         try:
             decoded, payload = pool.submit(_decode_in_worker, signal, body, content_type).result()
         except BrokenProcessPool:

@@ -82,11 +82,11 @@ class IngestPipeline:
     def precheck(self, body_bytes: int) -> None:
         with self._buffer.cond:
             if self._closing:
-                raise Backpressure(503, RETRY_AFTER_DOWN, "the collector is shutting down")
+                raise Backpressure(503, RETRY_AFTER_DOWN, "the collector is shutting down", "shutting_down")
             if self._wal.disk_bytes() >= self._spill_max:
-                raise Backpressure(503, RETRY_AFTER_DOWN, f"spill full: {self._writer.last_error}")
+                raise Backpressure(503, RETRY_AFTER_DOWN, f"spill full: {self._writer.last_error}", "spill_full")
             if self._writer.healthy and not self._buffer.has_room(body_bytes):  # rows take at least the body's size
-                raise Backpressure(429, RETRY_AFTER_BEHIND, "the collector is behind; queue full")
+                raise Backpressure(429, RETRY_AFTER_BEHIND, "the collector is behind; queue full", "queue_full")
 
     def accept(self, decoded: Decoded, payload: bytes) -> None:
         if decoded.rows == 0:
@@ -94,14 +94,17 @@ class IngestPipeline:
         memory = sum(len(block.data) for block in decoded.blocks.values())
         with self._buffer.cond:
             if self._closing:
-                raise Backpressure(503, RETRY_AFTER_DOWN, "the collector is shutting down")
+                raise Backpressure(503, RETRY_AFTER_DOWN, "the collector is shutting down", "shutting_down")
             if self._wal.disk_bytes() + len(payload) > self._spill_max:
                 raise Backpressure(
-                    503, RETRY_AFTER_DOWN, f"spill full ({self._spill_max} bytes): {self._writer.last_error}"
+                    503,
+                    RETRY_AFTER_DOWN,
+                    f"spill full ({self._spill_max} bytes): {self._writer.last_error}",
+                    "spill_full",
                 )
             keep_in_memory = self._buffer.has_room(memory)
             if not keep_in_memory and self._writer.healthy:
-                raise Backpressure(429, RETRY_AFTER_BEHIND, "the collector is behind; queue full")
+                raise Backpressure(429, RETRY_AFTER_BEHIND, "the collector is behind; queue full", "queue_full")
             record, mark = self._wal.write(decoded.signal, payload)
             entry = Entry(
                 record,

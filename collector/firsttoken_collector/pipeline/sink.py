@@ -14,11 +14,13 @@ class Backpressure(Exception):
     spill is full or the collector is shutting down); gRPC answers UNAVAILABLE with RetryInfo either way.
     """
 
-    def __init__(self, status: int, retry_after: float, reason: str) -> None:
+    def __init__(self, status: int, retry_after: float, reason: str, cause: str = "other") -> None:
         super().__init__(reason)
         self.status = status
         self.retry_after = retry_after
         self.reason = reason
+        self.cause = cause
+        """A short label for the self-metrics (`queue_full`, `decoders_busy`, `spill_full`, `shutting_down`)."""
 
 
 class Sink(Protocol):

@@ -17,13 +17,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from firsttoken_collector.otlp.decode import decode_request
 from firsttoken_collector.otlp.decoded import Decoded, Signal
-from firsttoken_collector.pipeline.sink import Sink
+from firsttoken_collector.pipeline.sink import Backpressure, Sink
 from firsttoken_collector.selfmetrics import SelfMetrics
 
 RECEIVED = "firsttoken_collector_received_items_total"
 REJECTED = "firsttoken_collector_rejected_items_total"
 REQUESTS = "firsttoken_collector_requests_total"
 REQUEST_DURATION = "firsttoken_collector_request_duration_seconds"
+PUSHED_BACK = "firsttoken_collector_pushed_back_requests_total"
 
 
 def export_response(decoded: Decoded) -> Message:
@@ -69,12 +70,16 @@ class Exporter:
     decode: Decode = field(default=decode_request)
 
     def export(self, signal: Signal, body: bytes, content_type: str) -> Decoded:
-        precheck = getattr(self.sink, "precheck", None)
-        if precheck is not None:
-            precheck(len(body))  # turn an overloaded collector's 429 around before paying for the decode
-        decoded, payload = self.decode(signal, body, content_type)
-        if decoded.accepted or decoded.rows:
-            self.sink.accept(decoded, payload)
+        try:
+            precheck = getattr(self.sink, "precheck", None)
+            if precheck is not None:
+                precheck(len(body))  # turn an overloaded collector's 429 around before paying for the decode
+            decoded, payload = self.decode(signal, body, content_type)
+            if decoded.accepted or decoded.rows:
+                self.sink.accept(decoded, payload)
+        except Backpressure as pushback:
+            self.metrics.inc(PUSHED_BACK, signal=signal, cause=pushback.cause)
+            raise
         if decoded.accepted:
             self.metrics.inc(RECEIVED, decoded.accepted, signal=signal)
         if decoded.rejected:
