@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from firsttoken_collector.otlp.decode import decode_request
 from firsttoken_collector.synthetic import trace_request
@@ -119,6 +120,17 @@ def _written_rows(port: int) -> float:
         if line.startswith("firsttoken_collector_written_rows_total") and 'table="otel_traces"' in line:
             total += float(line.rsplit(" ", 1)[1])
     return total
+
+
+def _pushed_back_causes(port: int) -> dict[str, float]:
+    """The collector's own count of requests it pushed back, by cause (queue_full, decoders_busy, ...)."""
+    _, text = _get(port, "/metrics")
+    causes: dict[str, float] = {}
+    for line in text.splitlines():
+        if line.startswith("firsttoken_collector_pushed_back_requests_total{"):
+            cause = line.split('cause="', 1)[1].split('"', 1)[0]
+            causes[cause] = causes.get(cause, 0.0) + float(line.rsplit(" ", 1)[1])
+    return causes
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -225,13 +237,15 @@ def _pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
-def _phase(port: int, payloads: list[bytes], senders: int, rate: float | None, seconds: float) -> dict[str, float]:
+def _phase(port: int, payloads: list[bytes], senders: int, rate: float | None, seconds: float) -> dict[str, Any]:
     before = _written_rows(port)
+    causes_before = _pushed_back_causes(port)
     started = time.perf_counter()
     load = Load(port, payloads, senders, rate)
     load.run(seconds)
     elapsed = time.perf_counter() - started
     after = _written_rows(port)
+    causes = {cause: n - causes_before.get(cause, 0.0) for cause, n in _pushed_back_causes(port).items()}
     total = sum(load.statuses.values())
     pushed_back = sum(n for status, n in load.statuses.items() if status in (429, 503))
     return {
@@ -239,6 +253,7 @@ def _phase(port: int, payloads: list[bytes], senders: int, rate: float | None, s
         "requests_per_s": total / elapsed,
         "accepted_per_s": load.statuses.get(200, 0) / elapsed,
         "pushed_back_share": pushed_back / total if total else 0.0,
+        "pushed_back_causes": ", ".join(f"{cause} {n:.0f}" for cause, n in sorted(causes.items()) if n) or "none",
         "errors": sum(n for status, n in load.statuses.items() if status not in (200, 429, 503)),
         "p50_ms": _pct(load.latencies, 0.50) * 1000,
         "p99_ms": _pct(load.latencies, 0.99) * 1000,
@@ -302,7 +317,8 @@ def run_collector_phases(payloads: list[bytes], spans: int, senders: int, second
     print(
         f"closed loop, {senders} senders      : {capacity['stored_spans_per_s']:10,.0f} spans/s stored, "
         f"p50 {capacity['p50_ms']:.1f} ms, p99 {capacity['p99_ms']:.1f} ms, "
-        f"pushed back {capacity['pushed_back_share']:.1%}, errors {capacity['errors']:.0f}"
+        f"pushed back {capacity['pushed_back_share']:.1%} ({capacity['pushed_back_causes']}), "
+        f"errors {capacity['errors']:.0f}"
     )
     print(
         f"collector CPU (with its workers)  : {cpu_used / max(rows_stored, 1) * 1e6:10.1f} us per stored span "
@@ -311,7 +327,8 @@ def run_collector_phases(payloads: list[bytes], spans: int, senders: int, second
     print(
         f"2x overload (offered {offered * spans:,.0f}/s): {overload['stored_spans_per_s']:10,.0f} spans/s stored, "
         f"p50 {overload['p50_ms']:.1f} ms, p99 {overload['p99_ms']:.1f} ms (accepted requests), "
-        f"pushed back {overload['pushed_back_share']:.1%}, errors {overload['errors']:.0f}"
+        f"pushed back {overload['pushed_back_share']:.1%} ({overload['pushed_back_causes']}), "
+        f"errors {overload['errors']:.0f}"
     )
     print(
         f"collector RSS: {rss_after_capacity / 1024:.0f} MiB after the capacity phase, "
