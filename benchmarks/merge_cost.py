@@ -1,0 +1,90 @@
+"""What ClickHouse's background merges cost per stored span, table by table: the ingest CPU a short throughput run
+does not show.
+
+A MergeTree table rewrites its rows every time parts are merged (~5 parts into one, again and again as they grow), so
+a span inserted once is rewritten about log5(final part / inserted part) times over its life. The collector's
+throughput benchmark runs for seconds, long enough for the first merges only. This prints the CPU of one merge level
+for each table the collector fills: N synthetic LLM spans inserted in K batches with merges stopped, then each table
+merged into one part (`OPTIMIZE ... FINAL`), its CPU divided by N. Multiply by the merge levels a deployment's part
+sizes imply for its sustained merge load.
+
+Run: python benchmarks/merge_cost.py [--requests 40] [--batches 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import tempfile
+import time
+
+import clickhouse_connect
+
+from firsttoken_collector.otlp.decode import decode_request
+from firsttoken_collector.pipeline.batch_writer import join_blocks
+from firsttoken_collector.schema import migrate
+from firsttoken_collector.synthetic import trace_request
+from firsttoken_collector.tables import INSERT_COLUMNS, OTEL_TRACES
+
+SPANS_PER_REQUEST = 512
+BOOKKEEPING = frozenset({"schema_migrations", "prices"})  # not written per span
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--requests", type=int, default=40, help="requests of 512 LLM spans")
+    parser.add_argument("--batches", type=int, default=5, help="inserts (parts) they are split into")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    payloads = [
+        trace_request(rng, SPANS_PER_REQUEST, service="bench")[0].SerializeToString() for _ in range(args.requests)
+    ]
+    blocks = [decode_request("traces", p, "application/x-protobuf")[0].blocks[OTEL_TRACES] for p in payloads]
+    spans = args.requests * SPANS_PER_REQUEST
+    with tempfile.TemporaryDirectory(prefix="ft-merge-") as workdir:
+        client = clickhouse_connect.get_client(dsn=f"chdb://{workdir}/clickhouse")
+        migrate(client, database="firsttoken")
+        tables = [
+            str(row[0])
+            for row in client.query(
+                "SELECT name FROM system.tables WHERE database = 'firsttoken' AND engine LIKE '%MergeTree' "
+                "ORDER BY name"
+            ).result_rows
+        ]
+        for table in tables:
+            client.command(f"SYSTEM STOP MERGES firsttoken.`{table}`")
+        per_batch = max(1, args.requests // args.batches)
+        for start in range(0, args.requests, per_batch):
+            block = join_blocks(blocks[start : start + per_batch])
+            client.raw_insert(
+                "firsttoken.otel_traces", list(INSERT_COLUMNS[OTEL_TRACES]), insert_block=block.data, fmt=block.fmt
+            )
+        print(f"{spans:,} LLM spans inserted in {args.batches} parts; one merge of each table into one part:")
+        total = 0.0
+        for table in tables:
+            parts = int(
+                client.command(
+                    "SELECT count() FROM system.parts WHERE database = 'firsttoken' AND active AND table = {t:String}",
+                    parameters={"t": table},
+                )
+            )
+            if parts < 2 or table in BOOKKEEPING:
+                continue
+            client.command(f"SYSTEM START MERGES firsttoken.`{table}`")
+            cpu, wall = _cpu_seconds(), time.perf_counter()
+            client.command(f"OPTIMIZE TABLE firsttoken.`{table}` FINAL")
+            cpu, wall = _cpu_seconds() - cpu, time.perf_counter() - wall
+            total += cpu
+            print(f"  {table:<26} {parts} parts  {wall * 1e3:7.0f} ms  CPU {cpu / spans * 1e6:5.1f} us per span")
+        print(f"  {'all tables':<26}          CPU {total / spans * 1e6:5.1f} us per span per merge level")
+        client.close()
+
+
+if __name__ == "__main__":
+    main()
