@@ -305,7 +305,9 @@ def run_collector_phases(payloads: list[bytes], spans: int, senders: int, second
         cores_busy = cpu_used / (time.monotonic() - started)
         rss_after_capacity = _rss_kib(process.pid, "VmRSS")
         offered = 2 * capacity["stored_spans_per_s"] / spans  # requests/s at twice what it sustained
+        cpu_before, overload_started = _cpu_seconds(process.pid), time.monotonic()
         overload = _phase(port, payloads, senders * 4, offered, seconds)
+        overload_cores = (_cpu_seconds(process.pid) - cpu_before) / (time.monotonic() - overload_started)
         peak = _rss_kib(process.pid, "VmHWM")
         rss_end = _rss_kib(process.pid, "VmRSS")
     finally:
@@ -328,7 +330,7 @@ def run_collector_phases(payloads: list[bytes], spans: int, senders: int, second
         f"2x overload (offered {offered * spans:,.0f}/s): {overload['stored_spans_per_s']:10,.0f} spans/s stored, "
         f"p50 {overload['p50_ms']:.1f} ms, p99 {overload['p99_ms']:.1f} ms (accepted requests), "
         f"pushed back {overload['pushed_back_share']:.1%} ({overload['pushed_back_causes']}), "
-        f"errors {overload['errors']:.0f}"
+        f"errors {overload['errors']:.0f}, {overload_cores:.2f} cores busy"
     )
     print(
         f"collector RSS: {rss_after_capacity / 1024:.0f} MiB after the capacity phase, "

@@ -61,14 +61,14 @@ def test_inline_mode_needs_no_workers() -> None:
     inline.close()
 
 
-def test_decodes_in_flight_are_bounded_and_the_excess_is_told_to_back_off() -> None:
+def _concurrent_decodes(decoders: DecoderPool, clients: int) -> list[object]:
+    """`clients` threads decode a 512-span request at the same moment: rows, or the status they were answered."""
     import threading
 
     from firsttoken_collector.pipeline.sink import Backpressure
 
-    decoders = DecoderPool(1, inline_below=1024, max_pending=1)
     body = trace_request(random.Random(4), 512)[0].SerializeToString()  # tens of milliseconds to decode
-    start = threading.Barrier(4)
+    start = threading.Barrier(clients)
     outcomes: list[object] = []
 
     def client() -> None:
@@ -78,15 +78,26 @@ def test_decodes_in_flight_are_bounded_and_the_excess_is_told_to_back_off() -> N
         except Backpressure as exc:
             outcomes.append(exc.status)
 
-    threads = [threading.Thread(target=client) for _ in range(4)]
+    threads = [threading.Thread(target=client) for _ in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
     decoders.close()
+    return outcomes
+
+
+def test_decodes_in_flight_are_bounded_and_the_excess_is_told_to_back_off() -> None:
+    outcomes = _concurrent_decodes(DecoderPool(1, inline_below=1024, max_pending=1, max_wait=0.0), 4)
     assert 512 in outcomes
     assert 429 in outcomes
     assert len(outcomes) == 4
+
+
+def test_a_burst_waits_for_a_decoder_instead_of_being_sent_away() -> None:
+    """Four requests at once for one slot: with a wait longer than a decode, each gets its turn (no 429)."""
+    outcomes = _concurrent_decodes(DecoderPool(1, inline_below=1024, max_pending=1, max_wait=30.0), 4)
+    assert outcomes == [512, 512, 512, 512]
 
 
 def _worker_pids(decoders: DecoderPool) -> set[int]:

@@ -10,7 +10,9 @@ Small bodies are decoded inline: below `inline_below` bytes the round trip would
 
 Decodes in flight are bounded (`max_pending`): when the CPU, not ClickHouse, is the bottleneck, requests would
 otherwise pile up in memory waiting for a decoder, and latency would grow without any client being told to back
-off. Past the bound a request is answered 429 with Retry-After at once.
+off. Past the bound a request waits up to `max_wait` for a slot, then is answered 429 with Retry-After: a burst is
+absorbed (a slot frees every few tens of milliseconds) instead of sending clients away for a second each while the
+decoders run dry, and under sustained overload the wait is short and bounded.
 Workers are started with `spawn`, never `fork`: the collector process holds threads and an embedded ClickHouse, and
 forking those is unsafe. A worker exits by itself when the collector dies without shutting the pool down (SIGKILL,
 out-of-memory kill), rather than living on as an orphan holding its memory; a pool broken by a dead worker is
@@ -55,10 +57,16 @@ def _exit_with_parent(parent: int, interval: float = 1.0) -> None:
 
 class DecoderPool:
     def __init__(
-        self, workers: int | None = None, *, inline_below: int = 64 * 1024, max_pending: int | None = None
+        self,
+        workers: int | None = None,
+        *,
+        inline_below: int = 64 * 1024,
+        max_pending: int | None = None,
+        max_wait: float = 0.25,
     ) -> None:
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._inline_below = inline_below
+        self._max_wait = max_wait
         self._slots = threading.BoundedSemaphore(max_pending or max(4, 3 * self.workers))
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -93,7 +101,7 @@ class DecoderPool:
         pool = self._pool
         if pool is None or len(body) < self._inline_below:
             return decode_request(signal, body, content_type)
-        if not self._slots.acquire(blocking=False):
+        if not self._slots.acquire(timeout=self._max_wait):
             raise Backpressure(429, 1.0, "the collector is behind; every decoder is busy", "decoders_busy")
         try:
             decoded, payload = pool.submit(_decode_in_worker, signal, body, content_type).result()
