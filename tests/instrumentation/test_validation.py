@@ -196,3 +196,16 @@ async def test_forced_tool_choice_is_a_schema(flavor: Flavor, anth: Any, telemet
     assert attrs["firsttoken.structured_output.requested"] is True
     assert attrs["firsttoken.structured_output.valid"] is False
     assert attrs["firsttoken.tool_calls.invalid"] == 1
+
+
+def test_tool_schemas_are_reread_when_the_tool_list_changes() -> None:
+    from firsttoken.validation.tool_calls import cached_tool_schemas
+
+    first = {"name": "a", "input_schema": {"type": "object"}}
+    tools: list[Any] = [first]
+    assert cached_tool_schemas(tools) == {"a": {"type": "object"}}
+    assert cached_tool_schemas(tools) is cached_tool_schemas(tools)  # same list, same tools: built once
+    tools.append({"name": "b", "parameters": {"type": "array"}})
+    assert cached_tool_schemas(tools) == {"a": {"type": "object"}, "b": {"type": "array"}}
+    tools[0] = {"name": "c"}
+    assert cached_tool_schemas(tools) == {"c": None, "b": {"type": "array"}}

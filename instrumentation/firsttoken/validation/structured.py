@@ -10,7 +10,7 @@ from typing import Any, Literal, NamedTuple
 from firsttoken.core.facts import CallFacts
 from firsttoken.validation._json import loads
 from firsttoken.validation.schemas import Invalid, SchemaValidators, failure_reason
-from firsttoken.validation.tool_calls import parse_arguments, tool_schemas
+from firsttoken.validation.tool_calls import cached_tool_schemas, parse_arguments
 
 # Outputs longer than this are not validated (reported unchecked): validation must stay bounded on the call path.
 MAX_CHECKED_CHARS = 512 * 1024
@@ -61,7 +61,7 @@ def _check_tool(
             parsed, value = parse_arguments(arguments[index])
             if not parsed:
                 return False, "invalid_json"
-            schema = spec.schema if spec.schema is not None else tool_schemas(tools or ()).get(name)
+            schema = spec.schema if spec.schema is not None else cached_tool_schemas(tools or ()).get(name)
             return _against_schema(schema, value, validators)
     return False, "tool_not_called"
 

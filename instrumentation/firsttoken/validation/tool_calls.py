@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from operator import is_
 from typing import Any
 
 from firsttoken.validation._json import loads
@@ -24,6 +25,28 @@ def tool_schemas(tools: Sequence[Any]) -> dict[str, Any]:
             schema = tool.get("input_schema", tool.get("parameters"))
         if isinstance(name, str):
             schemas[name] = schema if isinstance(schema, Mapping) else None
+    return schemas
+
+
+# id(tools) -> (the request's tool list, its items when cached, its `tool_schemas`). Applications pass the same tool
+# list on every request (a module-level TOOLS), so the name -> schema map is built once per list instead of per call
+# that used a tool. A hit needs the very same list holding the very same tool objects (the list is held, so its id is
+# not reused while cached); a list whose items were replaced, added or removed is read again. Bounded: a list built
+# per request only ever misses. A tool dict edited in place keeps its cached schema, as a schema dict keeps its
+# compiled validator in `SchemaValidators`.
+_SCHEMAS_BY_LIST: dict[int, tuple[Sequence[Any], tuple[Any, ...], dict[str, Any]]] = {}
+_MAX_LISTS = 64
+
+
+def cached_tool_schemas(tools: Sequence[Any]) -> dict[str, Any]:
+    """`tool_schemas(tools)`, reused while `tools` is the same list of the same tool objects; do not mutate it."""
+    hit = _SCHEMAS_BY_LIST.get(id(tools))
+    if hit is not None and hit[0] is tools and len(tools) == len(hit[1]) and all(map(is_, tools, hit[1])):
+        return hit[2]
+    schemas = tool_schemas(tools)
+    if len(_SCHEMAS_BY_LIST) >= _MAX_LISTS:
+        _SCHEMAS_BY_LIST.clear()
+    _SCHEMAS_BY_LIST[id(tools)] = (tools, tuple(tools), schemas)
     return schemas
 
 
@@ -57,13 +80,16 @@ def arguments_valid(raw: Any, schema: Any, validators: SchemaValidators) -> bool
     return True
 
 
+_NO_SCHEMAS: dict[str, Any] = {}
+
+
 def check_tool_calls(
     names: Sequence[str], arguments: Sequence[Any], tools: Sequence[Any] | None, validators: SchemaValidators
 ) -> tuple[bool, ...]:
     """Per tool call, in order: were its arguments valid? Calls whose arguments were not received count as valid
     (nothing to hold against the model). `arguments_valid` per call, written out: this runs on every call that
     used a tool."""
-    schemas = tool_schemas(tools) if tools else {}
+    schemas = cached_tool_schemas(tools) if tools else _NO_SCHEMAS
     verdicts = []
     received = len(arguments)
     validator_for = validators.validator
