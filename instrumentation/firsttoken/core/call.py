@@ -11,7 +11,6 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import SpanKind, Status, StatusCode
-from opentelemetry.trace import propagation as _propagation
 from opentelemetry.util.types import AttributeValue
 
 from firsttoken import semconv
@@ -19,7 +18,7 @@ from firsttoken._guard import report_internal_error
 from firsttoken.core.attributes import outcome_attributes
 from firsttoken.core.contract import Endpoint, ErrorInfo, RequestInfo
 from firsttoken.core.facts import CallFacts
-from firsttoken.core.fast_span import set_many
+from firsttoken.core.fast_span import SPAN_KEY, set_many
 
 if TYPE_CHECKING:
     from firsttoken.core.plugin import ProviderPlugin
@@ -34,10 +33,6 @@ _CLIENT = SpanKind.CLIENT
 _perf_counter = time.perf_counter
 _time_ns = time.time_ns
 
-# the key `trace.set_span_in_context` stores the span under ("" if this API version has none)
-_span_key: object = getattr(_propagation, "_SPAN_KEY", None)
-_SPAN_KEY = _span_key if isinstance(_span_key, str) else ""
-
 
 def _runtime_context_var() -> tuple[object, ContextVar[Context] | None]:
     """(OpenTelemetry's runtime context, the ContextVar it keeps the current context in, when it is the default
@@ -45,7 +40,7 @@ def _runtime_context_var() -> tuple[object, ContextVar[Context] | None]:
     directly, that is three Python frames fewer each time than `opentelemetry.context`'s wrappers, with the same
     effect (`attach` is `ContextVar.set`, `detach` `ContextVar.reset`, `get_current` `ContextVar.get`)."""
     runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
-    if not _SPAN_KEY:  # pragma: no cover - a future API that keys the span differently
+    if not SPAN_KEY:  # pragma: no cover - a future API that keys the span differently
         return runtime, None
     try:
         from opentelemetry.context.contextvars_context import ContextVarsRuntimeContext
@@ -166,7 +161,7 @@ class LLMCall:
         was started in, when the caller has it at hand (None: the current one), and `var` OpenTelemetry's context
         ContextVar when the caller found it usable (`set_span_in_context` + `attach`, written out over it)."""
         if var is not None and parent is not None:
-            self._context_token = var.set(Context(parent, **{_SPAN_KEY: self.span}))
+            self._context_token = var.set(Context(parent, **{SPAN_KEY: self.span}))
         else:
             self._context_token = otel_context.attach(trace.set_span_in_context(self.span, parent))
         self._var_token = CURRENT_CALL.set(self)

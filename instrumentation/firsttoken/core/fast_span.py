@@ -14,8 +14,21 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from opentelemetry.context import Context
-from opentelemetry.trace import Span, SpanContext, SpanKind, TraceFlags, Tracer, get_current_span
+from opentelemetry.trace import (
+    Span,
+    SpanContext,
+    SpanKind,
+    TraceFlags,
+    Tracer,
+    get_current_span,
+)
+from opentelemetry.trace import propagation as _propagation
 from opentelemetry.util.types import AttributeValue
+
+# The key `trace.set_span_in_context` stores the span under, for code that reads or sets it without the API's
+# wrappers ("" if this API version has none: callers then take the public functions).
+_span_key: object = getattr(_propagation, "_SPAN_KEY", None)
+SPAN_KEY = _span_key if isinstance(_span_key, str) else ""
 
 try:
     from opentelemetry.attributes import BoundedAttributes
@@ -79,9 +92,11 @@ def span_starter(tracer: Tracer) -> SpanStarter:
     if plan is None:
         return public
     sdk_span, decisions, root_decision = plan
+    # the decision -> sampled lookup done once per parent state (an Enum's hash is a Python call)
+    outcomes = tuple(tuple((d, _RECORDING.get(d)) for d in by_sampled) for by_sampled in decisions)
+    root_outcome = (root_decision, _RECORDING.get(root_decision))
     sampler = tracer.sampler  # type: ignore[attr-defined]
     id_generator = tracer.id_generator  # type: ignore[attr-defined]
-    record = _RECORDING
     flags = _FLAGS
     has_switch = hasattr(tracer, "_is_enabled")  # the SDK's tracer configurator can turn a tracer off at any time
     broken: list[bool] = []
@@ -89,11 +104,15 @@ def span_starter(tracer: Tracer) -> SpanStarter:
     def start(name: str, parent: Context, start_ns: int) -> Span:
         if broken or (has_switch and not tracer._is_enabled()) or tracer.sampler is not sampler:  # type: ignore[attr-defined]
             return public(name, parent, start_ns)
-        parent_sc = get_current_span(parent).get_span_context()
-        if parent_sc.is_valid:
+        # `get_current_span(parent).get_span_context()`, written out: no span in the context (a root call) costs
+        # a dict lookup instead of four Python calls
+        parent_span = parent.get(SPAN_KEY) if SPAN_KEY else get_current_span(parent)
+        parent_sc = (
+            parent_span.get_span_context() if parent_span is not None and isinstance(parent_span, Span) else None
+        )
+        if parent_sc is not None and parent_sc.is_valid:
             parent_flags = parent_sc.trace_flags
-            decision = decisions[parent_sc.is_remote][parent_flags.sampled]
-            sampled = record.get(decision)
+            decision, sampled = outcomes[parent_sc.is_remote][parent_flags.sampled]
             if sampled is None:  # dropped: the SDK returns its non-recording span
                 return public(name, parent, start_ns)
             trace_id = parent_sc.trace_id
@@ -101,8 +120,7 @@ def span_starter(tracer: Tracer) -> SpanStarter:
             random_id = parent_flags.random_trace_id
             parent_or_none: SpanContext | None = parent_sc
         else:
-            decision = root_decision
-            sampled = record.get(decision)
+            decision, sampled = root_outcome
             if sampled is None:
                 return public(name, parent, start_ns)
             trace_id = id_generator.generate_trace_id()
