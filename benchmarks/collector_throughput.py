@@ -262,12 +262,10 @@ def _phase(port: int, payloads: list[bytes], senders: int, rate: float | None, s
 
 def run_collector_phases(payloads: list[bytes], spans: int, senders: int, seconds: float, workdir: Path) -> None:
     port = _free_port()
-    env = {
-        **os.environ,
-        # A small queue (two batches of rows), so 2x overload fills it within the run and pushback (429) is exercised.
-        "FIRSTTOKEN_QUEUE_MAX_BYTES": str(64 << 20),
-        "FIRSTTOKEN_WAL_FSYNC": os.environ.get("FIRSTTOKEN_WAL_FSYNC", "1"),
-    }
+    # The collector's own defaults (queue, batches), as deployed; FIRSTTOKEN_* settings in the environment apply.
+    # (Until 2026-11-27 the queue was pinned at 64 MiB, less than one 50,000-row batch of Arrow rows: the closed loop
+    # itself hit "queue full" and its senders waited out Retry-After.)
+    env = {**os.environ, "FIRSTTOKEN_WAL_FSYNC": os.environ.get("FIRSTTOKEN_WAL_FSYNC", "1")}
     log = open(workdir / "collector.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [
