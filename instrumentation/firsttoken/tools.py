@@ -177,7 +177,7 @@ def inference_stage() -> Callable[..., None]:
         if call.plugin.name != "anthropic" or call.endpoint.operation != semconv.OP_CHAT:
             return
         body = call.request.messages
-        if body is None:
+        if body is None or (type(body) is list and len(body) < 2):  # `inferred_outcomes`' first answer, inline
             return
         for name, call_id, success in inferred_outcomes(body):
             if SEEN.first_time(call_id):

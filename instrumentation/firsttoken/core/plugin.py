@@ -65,11 +65,13 @@ class ProviderPlugin:
         self.defer_to_native = False
         self._provider_names: dict[type[Any], str] = {}
         # id(client) -> (its base URL object, (provider name, (host, port))); the base URL identity guards both
-        # a client whose base_url was reassigned and an id reused by a new client.
-        self._clients: dict[int, tuple[Any, tuple[str, tuple[str | None, int | None]]]] = {}
+        # a client whose base_url was reassigned and an id reused by a new client. Read by `Runtime.begin` directly;
+        # written only by `client_identity`.
+        self.clients: dict[int, tuple[Any, tuple[str, tuple[str | None, int | None]]]] = {}
         self._response_proxy_cls: dict[type[Any], type[Any]] = {}
-        # result type -> what `Runtime.observe` does with it (one of the RESULT_* kinds); a handful of types per SDK
-        self._result_kinds: dict[type[Any], int] = {}
+        # result type -> what `Runtime.observe` does with it (one of the RESULT_* kinds); a handful of types per SDK.
+        # Read by `Runtime.observe` directly; written only by `result_kind`.
+        self.result_kinds: dict[type[Any], int] = {}
 
     # --- request side ---------------------------------------------------------------------------------------------
     def body(self, options: Any) -> Mapping[str, Any]:
@@ -105,7 +107,7 @@ class ProviderPlugin:
     def client_identity(self, client: Any) -> tuple[str, tuple[str | None, int | None]]:
         """(gen_ai.provider.name, (server.address, server.port)) for a client; computed once per client."""
         base_url = getattr(client, "_base_url", None)
-        cached = self._clients.get(id(client))
+        cached = self.clients.get(id(client))
         if cached is not None and cached[0] is base_url:
             return cached[1]
         host = getattr(base_url, "host", None) or None
@@ -114,9 +116,9 @@ class ProviderPlugin:
             scheme = getattr(base_url, "scheme", "")
             port = 443 if scheme == "https" else 80 if scheme == "http" else None
         value = (self.provider_name(client), (host, port))
-        if len(self._clients) >= _MAX_CLIENT_CACHE:
-            self._clients.clear()
-        self._clients[id(client)] = (base_url, value)
+        if len(self.clients) >= _MAX_CLIENT_CACHE:
+            self.clients.clear()
+        self.clients[id(client)] = (base_url, value)
         return value
 
     # --- result side ----------------------------------------------------------------------------------------------
@@ -126,7 +128,7 @@ class ProviderPlugin:
         Cached per type, except for objects that present another class (proxies), whose answer is per object.
         """
         cls = type(result)
-        kind = self._result_kinds.get(cls)
+        kind = self.result_kinds.get(cls)
         if kind is None:
             if self.stream_proxy_class(result) is not None:
                 kind = RESULT_STREAM
@@ -134,8 +136,8 @@ class ProviderPlugin:
                 kind = RESULT_WRAPPER
             else:
                 kind = RESULT_PLAIN
-            if result.__class__ is cls and len(self._result_kinds) < _MAX_CLIENT_CACHE:
-                self._result_kinds[cls] = kind
+            if result.__class__ is cls and len(self.result_kinds) < _MAX_CLIENT_CACHE:
+                self.result_kinds[cls] = kind
         return kind
 
     def stream_proxy_class(self, result: Any) -> type[Any] | None:

@@ -71,13 +71,19 @@ class Runtime:
         endpoint = plugin.endpoints.get(url.partition("?")[0])
         if endpoint is None or getattr(options, "method", None) not in ("post", "POST"):
             return None
-        provider, server = plugin.client_identity(client)
+        cached = plugin.clients.get(id(client))  # `client_identity`'s cache, read without the call
+        if cached is not None and cached[0] is getattr(client, "_base_url", None):
+            provider, server = cached[1]
+        else:
+            provider, server = plugin.client_identity(client)
         return LLMCall(self, plugin, endpoint, provider, server, plugin.body(options), kwargs.get("stream") is True)
 
     def observe(self, call: LLMCall, result: Any) -> Any:
         """Record a returned result; streams and unread response wrappers come back proxied, all else unchanged."""
         plugin = call.plugin
-        kind = plugin.result_kind(result)
+        kind = plugin.result_kinds.get(type(result))  # `result_kind`'s cache, read without the call
+        if kind is None:
+            kind = plugin.result_kind(result)
         if kind == RESULT_STREAM:
             proxy_cls = plugin.stream_proxy_class(result)
             if proxy_cls is not None:

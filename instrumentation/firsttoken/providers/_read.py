@@ -64,6 +64,8 @@ def request_params(body: Mapping[str, Any], table: ParamTable) -> dict[str, Attr
 # call is a new object for the garbage collector to scan (and makes the span's attribute dict a tracked container),
 # while a shared one is untracked after its first collection. Bounded: reasons come from the provider.
 _REASONS: dict[str, tuple[str]] = {}
+# Read-only for callers: `SHARED_REASONS.get(reason) or single_reason(reason)` saves a call on a hit.
+SHARED_REASONS: Mapping[str, tuple[str]] = _REASONS
 _MAX_REASONS = 256
 
 

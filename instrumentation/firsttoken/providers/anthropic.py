@@ -16,6 +16,7 @@ from firsttoken.core.contract import RequestInfo, StreamRecorder
 from firsttoken.core.facts import CallFacts
 from firsttoken.core.plugin import ProviderPlugin, optional_attr, present_types
 from firsttoken.providers._read import (
+    SHARED_REASONS,
     ParamTable,
     as_int,
     mapping,
@@ -45,11 +46,19 @@ _TOOL_BLOCKS = frozenset(("tool_use", "server_tool_use", "mcp_tool_use"))
 def _requested_schema(body: Mapping[str, Any]) -> StructuredSpec | None:
     """What output shape the request asked for: structured outputs (`output_config.format`, or the beta's
     `output_format`), or a forced tool (`tool_choice: {"type": "tool", "name": ...}`) used as a schema."""
-    config = mapping(body.get("output_config"))
-    fmt = mapping(config.get("format") if config is not None else body.get("output_format"))
+    # `mapping(value)` is called only for what is neither a dict nor absent (the SDKs' Omit sentinel, say): this
+    # runs on every call, and most requests ask for none of these
+    config = body.get("output_config")
+    if config is not None and type(config) is not dict:
+        config = mapping(config)
+    fmt = config.get("format") if config is not None else body.get("output_format")
+    if fmt is not None and type(fmt) is not dict:
+        fmt = mapping(fmt)
     if fmt is not None and fmt.get("type") == "json_schema":
         return StructuredSpec("json_schema", fmt.get("schema"))
-    choice = mapping(body.get("tool_choice"))
+    choice = body.get("tool_choice")
+    if choice is not None and type(choice) is not dict:
+        choice = mapping(choice)
     if choice is not None and choice.get("type") == "tool" and isinstance(choice.get("name"), str):
         return StructuredSpec("tool", tool_name=choice["name"])
     return None
@@ -119,7 +128,7 @@ class MessagesEndpoint:
         facts.response_model = getattr(message, "model", None)
         stop = getattr(message, "stop_reason", None)
         if isinstance(stop, str):
-            facts.finish_reasons = single_reason(stop)
+            facts.finish_reasons = SHARED_REASONS.get(stop) or single_reason(stop)
             facts.refusal = stop == "refusal"
         _apply_usage(getattr(message, "usage", None), facts)
         parts = facts.output_parts

@@ -17,6 +17,7 @@ from firsttoken.core.contract import RequestInfo, StreamRecorder
 from firsttoken.core.facts import CallFacts
 from firsttoken.core.plugin import ProviderPlugin, optional_attr, present_types
 from firsttoken.providers._read import (
+    SHARED_REASONS,
     ParamTable,
     as_int,
     finish_reasons,
@@ -64,13 +65,19 @@ def _model(body: Mapping[str, Any]) -> str | None:
     return model if isinstance(model, str) else None
 
 
+# The usage readers run once per call: a count that is an int (always, from the SDKs) or None is taken as is, and
+# only anything else goes through `as_int`.
 def _apply_details(facts: CallFacts, details: Any) -> None:
     if details is None:
         return
-    cached = as_int(getattr(details, "cached_tokens", None))
+    cached = getattr(details, "cached_tokens", None)
+    if type(cached) is not int and cached is not None:
+        cached = as_int(cached)
     if cached is not None:
         facts.cache_read = cached
-    written = as_int(getattr(details, "cache_write_tokens", None))
+    written = getattr(details, "cache_write_tokens", None)
+    if type(written) is not int and written is not None:
+        written = as_int(written)
     if written is not None:
         facts.cache_creation = written
 
@@ -78,12 +85,15 @@ def _apply_details(facts: CallFacts, details: Any) -> None:
 def _apply_chat_usage(usage: Any, facts: CallFacts) -> None:
     if usage is None:
         return
-    facts.input_tokens = as_int(getattr(usage, "prompt_tokens", None))
-    facts.output_tokens = as_int(getattr(usage, "completion_tokens", None))
+    value = getattr(usage, "prompt_tokens", None)
+    facts.input_tokens = value if type(value) is int or value is None else as_int(value)
+    value = getattr(usage, "completion_tokens", None)
+    facts.output_tokens = value if type(value) is int or value is None else as_int(value)
     _apply_details(facts, getattr(usage, "prompt_tokens_details", None))
     out_details = getattr(usage, "completion_tokens_details", None)
     if out_details is not None:
-        facts.reasoning_tokens = as_int(getattr(out_details, "reasoning_tokens", None))
+        value = getattr(out_details, "reasoning_tokens", None)
+        facts.reasoning_tokens = value if type(value) is int or value is None else as_int(value)
 
 
 def _apply_responses_usage(usage: Any, facts: CallFacts) -> None:
@@ -109,7 +119,9 @@ def _format_spec(fmt: Mapping[str, Any] | None, schema: Any) -> StructuredSpec |
 def _forced_tool(body: Mapping[str, Any]) -> StructuredSpec | None:
     """A forced function call used as a schema: `{"type": "function", "function": {"name": ...}}` (Chat) or
     `{"type": "function", "name": ...}` (Responses)."""
-    choice = mapping(body.get("tool_choice"))
+    choice = body.get("tool_choice")
+    if choice is not None and type(choice) is not dict:  # `mapping` only for what is neither a dict nor absent
+        choice = mapping(choice)
     if choice is None or choice.get("type") != "function":
         return None
     function = mapping(choice.get("function"))
@@ -118,8 +130,12 @@ def _forced_tool(body: Mapping[str, Any]) -> StructuredSpec | None:
 
 
 def _chat_schema(body: Mapping[str, Any]) -> StructuredSpec | None:
-    fmt = mapping(body.get("response_format"))
-    json_schema = mapping(fmt.get("json_schema")) if fmt is not None else None
+    fmt = body.get("response_format")
+    if fmt is not None and type(fmt) is not dict:  # `mapping` only for what is neither a dict nor absent
+        fmt = mapping(fmt)
+    if fmt is None:
+        return _forced_tool(body)
+    json_schema = mapping(fmt.get("json_schema"))
     spec = _format_spec(fmt, json_schema.get("schema") if json_schema is not None else None)
     return spec or _forced_tool(body)
 
@@ -165,7 +181,10 @@ class ChatCompletionsEndpoint:
                 facts.add_tool_call(getattr(function, "name", None), getattr(tool_call, "id", None))
                 if arguments is not None:
                     arguments.append(getattr(function, "arguments", "") or "")
-        facts.finish_reasons = finish_reasons(reasons)
+        # `finish_reasons(reasons)`; one reason already seen is its shared tuple, without the calls
+        facts.finish_reasons = (SHARED_REASONS.get(reasons[0]) if len(reasons) == 1 else None) or finish_reasons(
+            reasons
+        )
 
     def stream_recorder(self, facts: CallFacts) -> StreamRecorder:
         parts = facts.output_parts
