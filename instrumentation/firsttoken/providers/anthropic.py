@@ -55,7 +55,7 @@ def _requested_schema(body: Mapping[str, Any]) -> StructuredSpec | None:
     if fmt is not None and type(fmt) is not dict:
         fmt = mapping(fmt)
     if fmt is not None and fmt.get("type") == "json_schema":
-        return StructuredSpec("json_schema", fmt.get("schema"))
+        return tuple.__new__(StructuredSpec, ("json_schema", fmt.get("schema"), None))
     choice = body.get("tool_choice")
     if choice is not None and type(choice) is not dict:
         choice = mapping(choice)

@@ -110,7 +110,7 @@ def _apply_responses_usage(usage: Any, facts: CallFacts) -> None:
 def _format_spec(fmt: Mapping[str, Any] | None, schema: Any) -> StructuredSpec | None:
     kind = fmt.get("type") if fmt is not None else None
     if kind == "json_schema":
-        return StructuredSpec("json_schema", schema)
+        return tuple.__new__(StructuredSpec, ("json_schema", schema, None))
     if kind == "json_object":
         return StructuredSpec("json_object")
     return None

@@ -32,8 +32,9 @@ class SchemaError(Exception):
 
 class SchemaValidators:
     def __init__(self, max_entries: int = 512) -> None:
-        # id(schema) -> (schema, its validator or None when it cannot be compiled)
-        self._by_id: dict[int, tuple[Any, Validator | None]] = {}
+        # id(schema) -> (schema, its validator or None when it cannot be compiled). Per-call code reads a hit here
+        # directly (`hit[0] is schema`), calling `validator` only on a miss.
+        self.by_id: dict[int, tuple[Any, Validator | None]] = {}
         self._by_text: OrderedDict[str, Any] = OrderedDict()
         self._max = max_entries
         self._lock = threading.Lock()
@@ -42,7 +43,7 @@ class SchemaValidators:
         """The compiled validator for `schema`, or None when it cannot be compiled (unsupported or malformed)."""
         if not isinstance(schema, dict):
             return None
-        hit = self._by_id.get(id(schema))
+        hit = self.by_id.get(id(schema))
         if hit is not None and hit[0] is schema:
             return hit[1]
         try:
@@ -61,11 +62,11 @@ class SchemaValidators:
                     self._by_text.popitem(last=False)
             else:
                 self._by_text.move_to_end(text)
-            if len(self._by_id) >= self._max:
-                self._by_id.clear()
+            if len(self.by_id) >= self._max:
+                self.by_id.clear()
             validator = None if compiled is _UNCOMPILABLE else cast(Validator, compiled)
             # Holding the schema keeps its id from being reused by another object while cached.
-            self._by_id[id(schema)] = (schema, validator)
+            self.by_id[id(schema)] = (schema, validator)
         return validator
 
     @staticmethod

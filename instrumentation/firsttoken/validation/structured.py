@@ -21,6 +21,8 @@ class StructuredSpec(NamedTuple):
     """What the request asked for: a JSON schema, any JSON object, or a forced tool call used as a schema.
 
     Immutable; a NamedTuple because one is built per call that asks for a schema (a frozen dataclass costs ~1 us).
+    Per-call code builds one with `tuple.__new__(StructuredSpec, (kind, schema, tool_name))`, which skips the
+    NamedTuple's Python-level `__new__`.
     """
 
     kind: Literal["json_schema", "json_object", "tool"]
@@ -49,7 +51,19 @@ def check_structured(
         return False, "truncated" if truncated else "invalid_json"
     if spec.kind == "json_object":
         return (True, None) if isinstance(data, dict) else (False, "not_an_object")
-    return _against_schema(spec.schema, data, validators)
+    # `_against_schema`, written out with the validator cache read inline: this runs on every call with a schema
+    schema = spec.schema
+    if schema is None:
+        return _VALID
+    hit = validators.by_id.get(id(schema))
+    validator = hit[1] if hit is not None and hit[0] is schema else validators.validator(schema)
+    if validator is None:
+        return None, "schema_unsupported"
+    try:
+        validator(data)
+    except Invalid as exc:
+        return False, failure_reason(exc)
+    return _VALID
 
 
 def _check_tool(

@@ -93,6 +93,7 @@ def check_tool_calls(
     verdicts = []
     received = len(arguments)
     validator_for = validators.validator
+    compiled = validators.by_id
     for index, name in enumerate(names):
         if index >= received:
             verdicts.append(True)
@@ -104,7 +105,11 @@ def check_tool_calls(
                 verdicts.append(False)
                 continue
         schema = schemas.get(name)
-        validator = validator_for(schema) if schema is not None else None
+        if schema is None:
+            validator = None
+        else:
+            hit = compiled.get(id(schema))  # `validator_for(schema)`'s cache, read without the call
+            validator = hit[1] if hit is not None and hit[0] is schema else validator_for(schema)
         if validator is None:
             verdicts.append(True)
             continue
