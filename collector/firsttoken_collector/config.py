@@ -77,7 +77,7 @@ class CollectorConfig:
     queue_max_bytes: int = 256 * MiB
     spill_max_bytes: int = 4096 * MiB
     batch_rows: int = 50_000
-    batch_delay_seconds: float = 1.0
+    batch_delay_seconds: float = 2.0
     ttl_days: int | None = None
     wal_fsync: bool = True
     migrate_on_start: bool = True
@@ -205,7 +205,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
 
     batch_delay_raw = env.get(ENV_BATCH_DELAY, "").strip()
     try:
-        batch_delay = float(batch_delay_raw) if batch_delay_raw else 1.0
+        batch_delay = float(batch_delay_raw) if batch_delay_raw else 2.0
     except ValueError:
         raise CollectorConfigError(f"{ENV_BATCH_DELAY}: expected seconds, got {batch_delay_raw!r}") from None
     if not 0.01 <= batch_delay <= 60:
