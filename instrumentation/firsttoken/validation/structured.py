@@ -51,19 +51,7 @@ def check_structured(
         return False, "truncated" if truncated else "invalid_json"
     if spec.kind == "json_object":
         return (True, None) if isinstance(data, dict) else (False, "not_an_object")
-    # `_against_schema`, written out with the validator cache read inline: this runs on every call with a schema
-    schema = spec.schema
-    if schema is None:
-        return _VALID
-    hit = validators.by_id.get(id(schema))
-    validator = hit[1] if hit is not None and hit[0] is schema else validators.validator(schema)
-    if validator is None:
-        return None, "schema_unsupported"
-    try:
-        validator(data)
-    except Invalid as exc:
-        return False, failure_reason(exc)
-    return _VALID
+    return _against_schema(spec.schema, data, validators)
 
 
 def _check_tool(
@@ -81,9 +69,11 @@ def _check_tool(
 
 
 def _against_schema(schema: Any, data: Any, validators: SchemaValidators) -> tuple[bool | None, str | None]:
+    """Runs on every call that asks for a schema: the validator cache's hit is read here, `validator()` only misses."""
     if schema is None:
         return _VALID
-    validator = validators.validator(schema)
+    hit = validators.by_id.get(id(schema))
+    validator = hit[1] if hit is not None and hit[0] is schema else validators.validator(schema)
     if validator is None:
         return None, "schema_unsupported"
     try:
