@@ -147,3 +147,35 @@ def test_repeated_attributes_stay_cached_while_unique_ones_stream_past(monkeypat
         assert attribute_map([*common, *unique])["tag.7"] == "value 7"
         assert raw_attributes.cached_entries() <= 2 * generation
     assert len(reads) == 20 + 3 * (5 * generation // 3)  # each common attribute was parsed once, ever
+
+
+def test_a_key_whose_values_never_repeat_stops_being_cached_and_is_judged_again_later(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Response ids and costs differ on every span: once a retiring generation shows a key holding a large share of
+    it, that key's attributes are read without being cached, so the cache keeps to the attributes that repeat.
+    The judgement is redone from scratch periodically: a key whose values start repeating is cached again."""
+    monkeypatch.setattr(raw_attributes, "_GENERATION_ENTRIES", 64)
+    raw_attributes.clear_cache()
+    common = [KeyValue(key=f"tag.{n}", value=AnyValue(string_value=f"v{n}")).SerializeToString() for n in range(4)]
+
+    def unique(n: int) -> bytes:
+        return KeyValue(key="gen_ai.response.id", value=AnyValue(string_value=f"msg_{n}")).SerializeToString()
+
+    for span in range(200):
+        got = attribute_map([*common, unique(span)])
+        assert got["gen_ai.response.id"] == f"msg_{span}"
+        assert got["tag.3"] == "v3"
+    assert raw_attributes.volatile_keys() == {"gen_ai.response.id"}
+    before = raw_attributes.cached_entries()
+    for span in range(200, 400):
+        attribute_map([*common, unique(span)])
+    assert raw_attributes.cached_entries() == before  # 200 new ids, none of them kept
+    # the ids start repeating; after enough uncached reads (of other volatile keys here) the judgement is forgotten
+    # and made again, and the repeating ids are cached from then on
+    monkeypatch.setattr(raw_attributes, "_VOLATILE_RECHECK", 50)
+    for span in range(64 * 8):
+        noise = KeyValue(key=f"noise.{span % 3}", value=AnyValue(int_value=span)).SerializeToString()
+        assert attribute_map([*common, unique(span % 2), noise])["gen_ai.response.id"] == f"msg_{span % 2}"
+    assert "gen_ai.response.id" not in raw_attributes.volatile_keys()
+    assert unique(0) in raw_attributes._young or unique(0) in raw_attributes._old

@@ -16,7 +16,9 @@ request malformed, as a full parse would), and cached bytes were checked when th
 from __future__ import annotations
 
 import struct
+from collections import Counter
 from collections.abc import Iterable
+from itertools import islice
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
@@ -40,6 +42,17 @@ _CACHE_MAX_BYTES_PER_ENTRY = 256  # large values (prompts, documents) are rarely
 # the cache. A single dictionary cleared when full re-read every common attribute after each clear.
 _young: dict[bytes, Attribute] = {}
 _old: dict[bytes, Attribute] = {}
+# Keys whose values hardly ever repeat (response and task ids, costs, timings). Their attributes are read and never
+# cached: caching them cost a dictionary insert and a later eviction per span, and they filled the generations, so
+# the repeated attributes were moved between generations more often (decode ~51 -> ~42 us per LLM span). A key is
+# volatile when it holds at least `_VOLATILE_SHARE` of a retiring generation and its values were seldom seen again
+# (`_retire_young`); the set is forgotten after `_VOLATILE_RECHECK` uncached reads (about a minute at full load),
+# so a key whose values start repeating is cached again.
+_volatile: frozenset[str] = frozenset()
+_VOLATILE_SHARE = 1 / 16
+_VOLATILE_SAMPLE = 2048  # entries of a retiring generation looked at
+_VOLATILE_RECHECK = 1 << 20  # reads of volatile keys after which the set is forgotten and judged again
+_volatile_reads = 0
 _double = struct.Struct("<d").unpack_from
 _parse_key_value = common_pb2.KeyValue.FromString
 
@@ -95,7 +108,12 @@ def _read(raw: bytes) -> Attribute:
                     if at == len(raw) and value < 1 << 64:
                         return key, str(value - (1 << 64) if value >= 1 << 63 else value), False
                 elif tag == 0x21 and len(raw) == end + 11:  # double_value
-                    return key, go_float(_double(raw, end + 3)[0]), False
+                    number = _double(raw, end + 3)[0]
+                    text = repr(number)
+                    # repr is already Go's text unless it is "1.0"-shaped, has an exponent, or is nan/inf
+                    if text[-2:] == ".0" or "e" in text or "n" in text:
+                        text = go_float(number)
+                    return key, text, False
                 elif tag == 0x10 and len(raw) == end + 4 and raw[end + 3] < 2:  # bool_value
                     return key, "true" if raw[end + 3] else "false", False
     except (IndexError, UnicodeDecodeError):
@@ -109,23 +127,56 @@ def _read(raw: bytes) -> Attribute:
 
 
 def _remember(raw: bytes) -> Attribute:
-    """An attribute the young generation does not hold: from the old one, else read; kept if it is small."""
-    global _young, _old
+    """An attribute the young generation does not hold: from the old one, else read; kept if it is small and its
+    key's values repeat."""
+    global _volatile, _volatile_reads
     found = _old.get(raw)
     if found is None:
         found = _read(raw)
         if len(raw) > _CACHE_MAX_BYTES_PER_ENTRY:
             return found
+        if found[0] in _volatile:
+            _volatile_reads += 1
+            if _volatile_reads >= _VOLATILE_RECHECK:
+                _volatile, _volatile_reads = frozenset(), 0
+            return found
     if len(_young) >= _GENERATION_ENTRIES:
-        _old, _young = _young, {}
+        _retire_young()
     _young[raw] = found
     return found
 
 
+def _retire_young() -> None:
+    """The full young generation becomes the old one. Volatile keys are judged from a sample of it: a key holding a
+    large share of the sampled entries, few of which the previous generation also held (a value seen again after a
+    retirement is copied forward, so it is in both), has values that do not repeat."""
+    global _young, _old, _volatile
+    if _old:  # the first generation has nothing to compare with
+        held: Counter[str] = Counter()
+        reused: Counter[str] = Counter()
+        old = _old
+        for raw, entry in islice(_young.items(), 0, None, max(1, len(_young) // _VOLATILE_SAMPLE)):
+            held[entry[0]] += 1
+            if raw in old:
+                reused[entry[0]] += 1
+        floor = sum(held.values()) * _VOLATILE_SHARE
+        newly = {key for key, count in held.items() if count >= floor and reused[key] * 10 <= count}
+        if newly - _volatile:
+            _volatile = _volatile | newly
+    _old, _young = _young, {}
+
+
 def clear_cache() -> None:
-    """Forget every cached attribute (tests: the next reads take the parsing path)."""
+    """Forget every cached attribute and volatile key (tests: the next reads take the parsing path)."""
+    global _volatile, _volatile_reads
     _young.clear()
     _old.clear()
+    _volatile, _volatile_reads = frozenset(), 0
+
+
+def volatile_keys() -> frozenset[str]:
+    """The keys currently read without caching (for tests and diagnostics)."""
+    return _volatile
 
 
 def cached_entries() -> int:
