@@ -127,12 +127,13 @@ def test_insert_columns_of_the_collector_exist_in_every_exporter_table(ch_client
         assert [c for c in existing if c in columns] == list(columns), table
 
 
-def test_every_inserted_table_has_ttl_and_a_dedup_window(ch_client: Any) -> None:
+def test_every_inserted_table_has_ttl_a_dedup_window_and_wide_merges(ch_client: Any) -> None:
     migrate(ch_client, database=DB, ttl_days=9)
     for table in ALL_TABLES - {"prices"}:
         ddl = _rows(ch_client, f"SHOW CREATE TABLE {DB}.{table}")[0][0]
         assert "toIntervalDay(9)" in ddl, table
         assert "non_replicated_deduplication_window = 1000" in ddl, table
+        assert "merge_selector_base = 10" in ddl, table  # migration 0013: fewer merges per stored row
     assert "non_replicated_deduplication_window = 1000" in _rows(ch_client, f"SHOW CREATE TABLE {DB}.prices")[0][0]
 
 
@@ -179,6 +180,8 @@ def test_cluster_rendering() -> None:
     # A column added later reaches the shards' tables and the Distributed table queries go through.
     for table in ("`obs`.`llm_calls_local`", "`obs`.`llm_calls`"):
         assert f"ALTER TABLE {table} ON CLUSTER `prod` ADD COLUMN IF NOT EXISTS trace_key" in sql
+    # Table settings go to the shards' tables (a Distributed table has no merges).
+    assert "ALTER TABLE `obs`.`otel_traces_local` ON CLUSTER `prod` MODIFY SETTING merge_selector_base = 10" in sql
 
 
 def test_upgrade_adds_trace_key_and_rows_written_before_compute_it(
@@ -196,6 +199,7 @@ def test_upgrade_adds_trace_key_and_rows_written_before_compute_it(
         "0010_llm_calls_mv_price_join",
         "0011_llm_calls_mv_layers",
         "0012_llm_calls_mv_stored_map",
+        "0013_merge_selector_base",
     ]
     ch_client.command("INSERT INTO firsttoken.llm_calls (timestamp, trace_id) VALUES (now64(9), 'def')")
     rows = ch_client.query(

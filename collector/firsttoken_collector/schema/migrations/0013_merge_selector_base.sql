@@ -1,0 +1,21 @@
+-- Fewer background merges per stored row: parts are merged ~10 at a time instead of ~5.
+-- A MergeTree table rewrites a row each time the part holding it is merged; with `merge_selector_base` 5 (the
+-- default) a row is rewritten about log5(final part / inserted part) times over its life, with 10 about log10 of it,
+-- ~30% fewer rewrites, for up to about twice as many active parts per partition (tens, far below the insert limits;
+-- a query reads a few more parts). On a collector ingesting LLM spans, merges are a fifth of its CPU: 983,040
+-- spans inserted in 60 blocks of 16,384 with every view, ClickHouse CPU including merges went from ~60-70 to ~49 us
+-- per span (chDB 26.9, development VM). Applies to the tables that grow with traffic; `prices` and the bookkeeping
+-- table keep the default.
+
+ALTER TABLE {{table otel_traces}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{table otel_traces_trace_id_ts}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{table llm_calls}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{table llm_calls_1m}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{table tool_calls}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{table tasks}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{table otel_logs}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{table otel_metrics_gauge}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{table otel_metrics_sum}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{table otel_metrics_histogram}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{table otel_metrics_exp_histogram}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
+ALTER TABLE {{table otel_metrics_summary}} {{on_cluster}} MODIFY SETTING merge_selector_base = 10;
