@@ -8,7 +8,11 @@ for each table the collector fills: N synthetic LLM spans inserted in K batches 
 merged into one part (`OPTIMIZE ... FINAL`), its CPU divided by N. Multiply by the merge levels a deployment's part
 sizes imply for its sustained merge load.
 
-Run: python benchmarks/merge_cost.py [--requests 40] [--batches 5]
+Then the merge load of sustained ingest, which the table settings decide: the same spans inserted block after block
+into a database with the shipped settings and into one with ClickHouse's default `merge_selector_base` (5; the
+shipped tables merge ~10 parts at a time, migration 0013), ClickHouse's CPU per span counted until merges settle.
+
+Run: python benchmarks/merge_cost.py [--requests 40] [--batches 5] [--sustained-blocks 40]
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import random
 import resource
 import tempfile
 import time
+from typing import Any
 
 import clickhouse_connect
 
@@ -40,6 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=40, help="requests of 512 LLM spans")
     parser.add_argument("--batches", type=int, default=5, help="inserts (parts) they are split into")
+    parser.add_argument("--sustained-blocks", type=int, default=40, help="inserts per database, 0 to skip")
     args = parser.parse_args()
     rng = random.Random(7)
     payloads = [
@@ -83,7 +89,69 @@ def main() -> None:
             total += cpu
             print(f"  {table:<26} {parts} parts  {wall * 1e3:7.0f} ms  CPU {cpu / spans * 1e6:5.1f} us per span")
         print(f"  {'all tables':<26}          CPU {total / spans * 1e6:5.1f} us per span per merge level")
+        if args.sustained_blocks:
+            sustained(client, blocks, args.sustained_blocks)
         client.close()
+
+
+def _settle(client: Any, database: str, limit: float = 60.0) -> None:
+    """Wait until no merge has run in `database` for two seconds (at most `limit`)."""
+    deadline = time.perf_counter() + limit
+    quiet_since = time.perf_counter()
+    while time.perf_counter() < deadline:
+        running = int(
+            client.command("SELECT count() FROM system.merges WHERE database = {d:String}", parameters={"d": database})
+        )
+        if running:
+            quiet_since = time.perf_counter()
+        elif time.perf_counter() - quiet_since >= 2.0:
+            return
+        time.sleep(0.25)
+
+
+def _merged_rows(client: Any) -> int:
+    """Rows written by merges so far, all tables (ClickHouse's MergedRows counter)."""
+    return int(client.command("SELECT sum(value) FROM system.events WHERE event = 'MergedRows'") or 0)
+
+
+def sustained(client: Any, blocks: list[Any], count: int) -> None:
+    """Each database gets `count` inserts of 16,384 spans (blocks reused); CPU from the first insert until merges
+    settle, per span: the shipped settings against merge_selector_base 5."""
+    per_insert = join_blocks(blocks[: max(1, 16_384 // SPANS_PER_REQUEST)])
+    spans = per_insert.rows * count
+    results: dict[str, float] = {}
+    for database, base in (("shipped", None), ("base5", 5)):
+        migrate(client, database=database)
+        if base is not None:
+            for (table,) in client.query(
+                "SELECT name FROM system.tables WHERE database = {d:String} AND engine LIKE '%MergeTree' "
+                "AND name NOT IN ('prices', 'schema_migrations')",
+                parameters={"d": database},
+            ).result_rows:
+                client.command(f"ALTER TABLE {database}.`{table}` MODIFY SETTING merge_selector_base = {base}")
+        merged = _merged_rows(client)
+        cpu = _cpu_seconds()
+        for n in range(count):  # the same block each time, with its own deduplication token (else it is dropped)
+            client.raw_insert(
+                f"{database}.otel_traces",
+                list(INSERT_COLUMNS[OTEL_TRACES]),
+                insert_block=per_insert.data,
+                fmt=per_insert.fmt,
+                settings={"insert_deduplication_token": f"{database}-{n}"},
+            )
+        _settle(client, database)
+        results[database] = (_cpu_seconds() - cpu) / spans * 1e6
+        rewritten = (_merged_rows(client) - merged) / spans
+        parts = int(
+            client.command(
+                "SELECT count() FROM system.parts WHERE database = {d:String} AND active AND table = 'otel_traces'",
+                parameters={"d": database},
+            )
+        )
+        print(f"  sustained, {database:<8}: {spans:,} spans in {count} inserts, ClickHouse CPU incl. merges "
+              f"{results[database]:5.1f} us per span; rows merged per span {rewritten:.1f}; "
+              f"otel_traces active parts {parts}")  # fmt: skip
+    print(f"  sustained: shipped / default merge_selector_base = {results['shipped'] / results['base5']:.2f}")
 
 
 if __name__ == "__main__":
