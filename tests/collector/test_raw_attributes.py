@@ -179,3 +179,39 @@ def test_a_key_whose_values_never_repeat_stops_being_cached_and_is_judged_again_
         assert attribute_map([*common, unique(span % 2), noise])["gen_ai.response.id"] == f"msg_{span % 2}"
     assert "gen_ai.response.id" not in raw_attributes.volatile_keys()
     assert unique(0) in raw_attributes._young or unique(0) in raw_attributes._old
+
+
+def test_threads_decoding_at_once_share_the_cache_safely(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small requests are decoded inline in the receiver's threads, all sharing one cache: generations retire while
+    other threads read and insert, and every thread still gets exactly its own values."""
+    import sys
+    import threading
+
+    monkeypatch.setattr(raw_attributes, "_GENERATION_ENTRIES", 256)
+    monkeypatch.setattr(raw_attributes, "_VOLATILE_SAMPLE", 10_000)  # judge from every entry: the longest loop
+    monkeypatch.setattr(raw_attributes, "_VOLATILE_RECHECK", 300)
+    raw_attributes.clear_cache()
+    common = [KeyValue(key=f"tag.{n}", value=AnyValue(string_value=f"v{n}")).SerializeToString() for n in range(8)]
+    failures: list[BaseException] = []
+
+    def decode(thread: int) -> None:
+        try:
+            for span in range(3000):
+                unique = KeyValue(key=f"id.{span % 4}", value=AnyValue(string_value=f"{thread}-{span}"))
+                got = attribute_map([*common, unique.SerializeToString()])
+                assert got[f"id.{span % 4}"] == f"{thread}-{span}"
+                assert got["tag.7"] == "v7"
+        except BaseException as error:  # reported by the main thread
+            failures.append(error)
+
+    threads = [threading.Thread(target=decode, args=(n,)) for n in range(6)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as the interpreter can, to meet every interleaving
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert failures == []

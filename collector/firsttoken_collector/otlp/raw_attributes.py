@@ -151,11 +151,14 @@ def _retire_young() -> None:
     large share of the sampled entries, few of which the previous generation also held (a value seen again after a
     retirement is copied forward, so it is in both), has values that do not repeat."""
     global _young, _old, _volatile
-    if _old:  # the first generation has nothing to compare with
+    young, old = _young, _old
+    if old:  # the first generation has nothing to compare with
         held: Counter[str] = Counter()
         reused: Counter[str] = Counter()
-        old = _old
-        for raw, entry in islice(_young.items(), 0, None, max(1, len(_young) // _VOLATILE_SAMPLE)):
+        # Small requests are decoded in the receiver's threads, which insert into `young` meanwhile: the sample is
+        # copied in one C-level call (no other thread runs during it), then counted.
+        sample = list(islice(young.items(), 0, None, max(1, len(young) // _VOLATILE_SAMPLE)))
+        for raw, entry in sample:
             held[entry[0]] += 1
             if raw in old:
                 reused[entry[0]] += 1
@@ -163,7 +166,7 @@ def _retire_young() -> None:
         newly = {key for key, count in held.items() if count >= floor and reused[key] * 10 <= count}
         if newly - _volatile:
             _volatile = _volatile | newly
-    _old, _young = _young, {}
+    _old, _young = young, {}
 
 
 def clear_cache() -> None:
