@@ -124,11 +124,11 @@ def sustained(client: Any, blocks: list[Any], count: int) -> None:
         migrate(client, database=database)
         if base is not None:
             for (table,) in client.query(
-                "SELECT name FROM system.tables WHERE database = {d:String} AND engine LIKE '%MergeTree' "
-                "AND name NOT IN ('prices', 'schema_migrations')",
+                "SELECT name FROM system.tables WHERE database = {d:String} AND engine LIKE '%MergeTree'",
                 parameters={"d": database},
             ).result_rows:
-                client.command(f"ALTER TABLE {database}.`{table}` MODIFY SETTING merge_selector_base = {base}")
+                if table not in BOOKKEEPING:
+                    client.command(f"ALTER TABLE {database}.`{table}` MODIFY SETTING merge_selector_base = {base}")
         merged = _merged_rows(client)
         cpu = _cpu_seconds()
         for n in range(count):  # the same block each time, with its own deduplication token (else it is dropped)
