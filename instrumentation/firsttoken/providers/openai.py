@@ -70,14 +70,12 @@ def _model(body: Mapping[str, Any]) -> str | None:
 def _apply_details(facts: CallFacts, details: Any) -> None:
     if details is None:
         return
-    cached = getattr(details, "cached_tokens", None)
-    if type(cached) is not int and cached is not None:
-        cached = as_int(cached)
+    value = getattr(details, "cached_tokens", None)
+    cached = value if type(value) is int or value is None else as_int(value)
     if cached is not None:
         facts.cache_read = cached
-    written = getattr(details, "cache_write_tokens", None)
-    if type(written) is not int and written is not None:
-        written = as_int(written)
+    value = getattr(details, "cache_write_tokens", None)
+    written = value if type(value) is int or value is None else as_int(value)
     if written is not None:
         facts.cache_creation = written
 
