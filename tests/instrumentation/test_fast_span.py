@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import opentelemetry.sdk.trace as sdk_trace
 import pytest
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -80,7 +81,8 @@ def _view(span: Any) -> dict[str, Any]:
     ctx = span.context
     assert ctx is not None
     return {
-        "type": type(span).__name__,
+        # firsttoken's spans are the SDK's span class with lazily made event/link lists (`fast_span._lean`)
+        "type": "_Span" if isinstance(span, sdk_trace._Span) else type(span).__name__,
         "name": span.name,
         "trace_id": ctx.trace_id,
         "span_id": ctx.span_id,
@@ -92,8 +94,8 @@ def _view(span: Any) -> dict[str, Any]:
         "resource": span.resource.attributes,
         "scope": span.instrumentation_scope,
         "attributes": dict(span.attributes or {}),
-        "events": list(span.events),
-        "links": list(span.links),
+        "events": [(e.name, dict(e.attributes or {}), e.timestamp) for e in span.events],
+        "links": [(link.context, dict(link.attributes or {})) for link in span.links],
         "status": span.status.status_code,
         "start": span.start_time,
         "end": span.end_time,
@@ -148,8 +150,6 @@ def test_other_tracers_and_samplers_take_the_public_path() -> None:
 
 
 def test_a_disabled_tracer_and_a_changed_sdk_fall_back(monkeypatch: pytest.MonkeyPatch) -> None:
-    import opentelemetry.sdk.trace as sdk_trace
-
     tracer = TracerProvider().get_tracer("firsttoken")
     start = span_starter(tracer)
     assert start.__name__ == "start"
@@ -169,3 +169,41 @@ def test_a_disabled_tracer_and_a_changed_sdk_fall_back(monkeypatch: pytest.Monke
         assert type(span) is sdk_trace._Span
         assert span.is_recording()
         span.end()
+
+
+def test_event_and_link_lists_are_made_on_first_use_and_export_as_the_sdks() -> None:
+    from opentelemetry.sdk.trace import SpanLimits
+
+    ended = {}
+    second = SpanContext(10 << 64, 100, is_remote=False)
+    for path in ("public", "fast"):
+        recorder = _Recorder()
+        provider = TracerProvider(
+            span_limits=SpanLimits(max_events=2, max_links=1), id_generator=_Ids(), resource=Resource.create({})
+        )
+        provider.add_span_processor(recorder)
+        tracer = provider.get_tracer("firsttoken")
+        fast = span_starter(tracer)
+
+        def start(name: str, tracer: Any = tracer, fast: Any = fast, path: str = path) -> Any:
+            if path == "public":
+                return tracer.start_span(name, Context(), SpanKind.CLIENT, start_time=1)
+            return fast(name, Context(), 1)
+
+        start("chat quiet").end(end_time=2)
+        busy = start("chat busy")
+        busy.add_event("retry", {"n": 1}, timestamp=5)
+        busy.add_event("exception", {"exception.type": "ValueError"}, timestamp=6)
+        busy.add_event("third", timestamp=7)  # over the limit of 2: the oldest is dropped, as the SDK does
+        busy.add_link(SpanContext(9 << 64, 99, is_remote=False), {"why": "fan-in"})
+        busy.add_link(second)
+        busy.end(end_time=2)
+        busy.add_event("after end")  # ignored, as on any ended span
+        ended[path] = [(_view(s), s.dropped_events, s.dropped_links) for s in recorder.ended]
+        provider.shutdown()
+    assert ended["fast"] == ended["public"]
+    (quiet, quiet_dropped_events, quiet_dropped_links), (busy_view, dropped_events, dropped_links) = ended["fast"]
+    assert (quiet["events"], quiet["links"], quiet_dropped_events, quiet_dropped_links) == ([], [], 0, 0)
+    assert [name for name, _, _ in busy_view["events"]] == ["exception", "third"]
+    assert busy_view["links"] == [(second, {})]
+    assert (dropped_events, dropped_links) == (1, 1)
