@@ -75,14 +75,16 @@ def _parents() -> dict[str, Context]:
     }
 
 
-def _view(span: Any) -> dict[str, Any]:
+def _view(span: Any, *, snapshot: bool = False) -> dict[str, Any]:
+    """What a span carries. `snapshot`: the span as a processor's `on_end` got it, where the SDK passes a
+    ReadableSpan copy and firsttoken's span passes itself (no live-span fields such as limits compared)."""
     if not isinstance(span, ReadableSpan):
         return {"type": type(span).__name__, "context": span.get_span_context(), "recording": span.is_recording()}
     ctx = span.context
     assert ctx is not None
     return {
         # firsttoken's spans are the SDK's span class with lazily made event/link lists (`fast_span._lean`)
-        "type": "_Span" if isinstance(span, sdk_trace._Span) else type(span).__name__,
+        "type": "ReadableSpan" if snapshot else "_Span" if isinstance(span, sdk_trace._Span) else type(span).__name__,
         "name": span.name,
         "trace_id": ctx.trace_id,
         "span_id": ctx.span_id,
@@ -99,7 +101,7 @@ def _view(span: Any) -> dict[str, Any]:
         "status": span.status.status_code,
         "start": span.start_time,
         "end": span.end_time,
-        "limits": span._limits.max_attributes if hasattr(span, "_limits") else None,
+        "limits": None if snapshot else span._limits.max_attributes if hasattr(span, "_limits") else None,
     }
 
 
@@ -134,7 +136,11 @@ def test_fast_start_builds_the_span_start_span_builds(sampler_name: str) -> None
                 span = start(f"chat {name}", parent, 1_000)
             span.end(end_time=2_000)
             views.append((name, _view(span)))
-        results[path] = (views, [(_view(s), p) for s, p in recorder.started], [_view(s) for s in recorder.ended])
+        results[path] = (
+            views,
+            [(_view(s), p) for s, p in recorder.started],
+            [_view(s, snapshot=True) for s in recorder.ended],
+        )
         provider.shutdown()
     assert results["fast"] == results["public"]
 
@@ -199,7 +205,7 @@ def test_event_and_link_lists_are_made_on_first_use_and_export_as_the_sdks() -> 
         busy.add_link(second)
         busy.end(end_time=2)
         busy.add_event("after end")  # ignored, as on any ended span
-        ended[path] = [(_view(s), s.dropped_events, s.dropped_links) for s in recorder.ended]
+        ended[path] = [(_view(s, snapshot=True), s.dropped_events, s.dropped_links) for s in recorder.ended]
         provider.shutdown()
     assert ended["fast"] == ended["public"]
     (quiet, quiet_dropped_events, quiet_dropped_links), (busy_view, dropped_events, dropped_links) = ended["fast"]
@@ -207,3 +213,22 @@ def test_event_and_link_lists_are_made_on_first_use_and_export_as_the_sdks() -> 
     assert [name for name, _, _ in busy_view["events"]] == ["exception", "third"]
     assert busy_view["links"] == [(second, {})]
     assert (dropped_events, dropped_links) == (1, 1)
+
+
+def test_a_span_class_with_other_fields_is_built_by_its_own_constructor(monkeypatch: pytest.MonkeyPatch) -> None:
+    from firsttoken.core import fast_span
+
+    tracer = TracerProvider().get_tracer("firsttoken")
+    assert fast_span._direct_builder(fast_span._lean(sdk_trace._Span), tracer) is not None  # this SDK: built directly
+
+    class _NewField(sdk_trace._Span):  # a future SDK whose span gained a field
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._new_field = "set by the SDK"
+
+    monkeypatch.setattr(sdk_trace, "_Span", _NewField)
+    assert fast_span._direct_builder(fast_span._lean(_NewField), tracer) is None
+    span = span_starter(tracer)("chat m", Context(), 1)
+    assert isinstance(span, _NewField)
+    assert span._new_field == "set by the SDK"  # type: ignore[attr-defined]
+    span.end()
