@@ -74,10 +74,10 @@ class CollectorConfig:
     token: str | None = None
     insecure: bool = False
     max_request_bytes: int = 64 * MiB
-    queue_max_bytes: int = 256 * MiB
+    queue_max_bytes: int = 512 * MiB
     spill_max_bytes: int = 4096 * MiB
-    batch_rows: int = 50_000
-    batch_delay_seconds: float = 2.0
+    batch_rows: int = 100_000
+    batch_delay_seconds: float = 5.0
     ttl_days: int | None = None
     wal_fsync: bool = True
     migrate_on_start: bool = True
@@ -205,7 +205,7 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
 
     batch_delay_raw = env.get(ENV_BATCH_DELAY, "").strip()
     try:
-        batch_delay = float(batch_delay_raw) if batch_delay_raw else 2.0
+        batch_delay = float(batch_delay_raw) if batch_delay_raw else 5.0
     except ValueError:
         raise CollectorConfigError(f"{ENV_BATCH_DELAY}: expected seconds, got {batch_delay_raw!r}") from None
     if not 0.01 <= batch_delay <= 60:
@@ -220,9 +220,9 @@ def load_config(env: Mapping[str, str] | None = None, **overrides: object) -> Co
         token=token,
         insecure=bool(given.pop("insecure", False)),
         max_request_bytes=_int(env, ENV_MAX_REQUEST_BYTES, 64 * MiB, minimum=1024, maximum=1024 * MiB),
-        queue_max_bytes=_int(env, ENV_QUEUE_BYTES, 256 * MiB, minimum=MiB),
+        queue_max_bytes=_int(env, ENV_QUEUE_BYTES, 512 * MiB, minimum=MiB),
         spill_max_bytes=_int(env, ENV_SPILL_BYTES, 4096 * MiB, minimum=MiB),
-        batch_rows=_int(env, ENV_BATCH_ROWS, 50_000, minimum=1, maximum=1_000_000),
+        batch_rows=_int(env, ENV_BATCH_ROWS, 100_000, minimum=1, maximum=1_000_000),
         batch_delay_seconds=batch_delay,
         ttl_days=int(str(ttl_days)) if ttl_days is not None else None,
         wal_fsync=fsync_raw in ("1", "true", "on"),

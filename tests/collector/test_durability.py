@@ -56,7 +56,7 @@ def flaky(tmp_path: Path) -> Iterator[FlakyStore]:
         store.close()
 
 
-def _pipeline(tmp_path: Path, store: ClickHouseWriter, **limits: int) -> IngestPipeline:
+def _pipeline(tmp_path: Path, store: ClickHouseWriter, *, batch_delay: float = 0.05, **limits: int) -> IngestPipeline:
     pipeline = IngestPipeline(
         wal_dir=tmp_path / "wal",
         store=store,
@@ -65,7 +65,7 @@ def _pipeline(tmp_path: Path, store: ClickHouseWriter, **limits: int) -> IngestP
         queue_max_bytes=limits.get("queue_max_bytes", 64 << 20),
         spill_max_bytes=limits.get("spill_max_bytes", 1 << 30),
         batch_rows=2_000,
-        batch_delay=0.05,
+        batch_delay=batch_delay,
         fsync=False,
         backoff_initial=0.05,
         backoff_max=0.2,
@@ -93,6 +93,23 @@ def _span_counts(store: ClickHouseWriter) -> tuple[int, int, int]:
     return int(total), int(distinct), int(llm)
 
 
+def test_waiting_for_idle_inserts_a_partial_batch_now_not_at_the_batch_delay(tmp_path: Path, flaky: FlakyStore) -> None:
+    pipeline = _pipeline(tmp_path, flaky, batch_delay=60.0)
+    try:
+        _send(pipeline, random.Random(3), 100)
+        time.sleep(0.5)
+        assert _span_counts(flaky) == (0, 0, 0), "a partial batch waits for the batch delay"
+        started = time.monotonic()
+        assert pipeline.wait_idle(20)
+        assert time.monotonic() - started < 10
+        assert _span_counts(flaky) == (100, 100, 100)
+        _send(pipeline, random.Random(4), 50)  # after the wait, batching is back to its delay
+        time.sleep(0.5)
+        assert _span_counts(flaky)[0] == 100
+    finally:
+        pipeline.close(timeout=10)
+
+
 def test_clickhouse_outage_loses_and_duplicates_nothing(tmp_path: Path, flaky: FlakyStore) -> None:
     rng = random.Random(1)
     # a small memory budget, so most of the outage is held on disk only and re-read from the log at recovery
@@ -100,7 +117,13 @@ def test_clickhouse_outage_loses_and_duplicates_nothing(tmp_path: Path, flaky: F
     acked = _send(pipeline, rng, 100)
     assert pipeline.wait_idle(10)
     flaky.down = True
-    for _ in range(40):
+    acked += _send(pipeline, rng, 100)
+    # Until its first insert fails the collector does not know ClickHouse is down: a full queue then means "behind"
+    # (429, clients retry). Once it knows, requests past the memory budget go to the spill.
+    deadline = time.monotonic() + 10
+    while pipeline.healthy and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for _ in range(39):
         acked += _send(pipeline, rng, 100)  # accepted while ClickHouse is down: into the spill
     time.sleep(0.3)
     assert flaky.attempts_while_down >= 2, "the writer keeps retrying"

@@ -74,6 +74,7 @@ class BatchWriter:
         self.last_error = ""
         self._stop = threading.Event()
         self._flush = False  # shutting down: insert whatever is pending without waiting for a full batch
+        self._flush_until_empty = False  # someone waits for everything accepted so far to be in ClickHouse
         self._intent = wal.checkpoint.intent
         self._thread = threading.Thread(target=self._run, name="firsttoken-batch-writer", daemon=True)
 
@@ -96,6 +97,13 @@ class BatchWriter:
         self._thread.join(timeout=max(1.0, deadline - time.monotonic()))
         return drained
 
+    def flush_pending(self) -> None:
+        """Insert what is pending now instead of at the batch delay, until the queue is empty (`wait_idle`: the
+        demo, `report` after a run, tests)."""
+        with self._buffer.cond:
+            self._flush_until_empty = True
+            self._buffer.cond.notify_all()
+
     # ---- the loop --------------------------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -107,7 +115,10 @@ class BatchWriter:
         with self._buffer.cond:
             while not self._stop.is_set():
                 upto = self._intent[1] if self._intent else None
-                batch = self._buffer.ready_batch(self._batch_rows, self._batch_delay, flush=self._flush, upto=upto)
+                if self._flush_until_empty and not len(self._buffer):
+                    self._flush_until_empty = False
+                flush = self._flush or self._flush_until_empty
+                batch = self._buffer.ready_batch(self._batch_rows, self._batch_delay, flush=flush, upto=upto)
                 if batch:
                     return batch
                 wait = self._batch_delay - self._buffer.oldest_age() if len(self._buffer) else self._batch_delay
