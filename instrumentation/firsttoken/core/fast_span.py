@@ -276,7 +276,8 @@ def _direct_builder(span_class: Any, tracer: Any) -> SpanBuilder | None:
 
     The SDK's constructors (Span, then ReadableSpan, all by keyword) cost ~1.3 of the ~2.6 microseconds of making a
     span here. The fields are the ones the constructor sets for a CLIENT span with no attributes, events or links,
-    with this tracer's resource, scope, limits and processors. Used only when a span built this way has exactly the
+    with this tracer's resource, scope, limits and processors (read once: the SDK's Tracer never reassigns them;
+    `add_span_processor` adds to the same multi-processor). Used only when a span built this way has exactly the
     fields, types and scalar values of one the SDK's constructor builds (checked once per tracer, here), so an SDK
     that adds, drops or changes a field gets its constructor.
     """
