@@ -76,14 +76,25 @@ class ClickHouseWriter:
             self._client = client
         return self._client
 
-    def insert(self, table: str, columns: tuple[str, ...], data: bytes, token: str, *, fmt: str = JSON_COMPACT) -> None:
+    def insert(
+        self,
+        table: str,
+        columns: tuple[str, ...],
+        data: bytes | tuple[bytes, ...],
+        token: str,
+        *,
+        fmt: str = JSON_COMPACT,
+    ) -> None:
+        """One INSERT. `data` in pieces is streamed piece by piece (chDB writes them to its input file, a server
+        gets them as a chunked body), never joined into one buffer; a retry calls this again and streams it anew."""
+        insert_block = data if isinstance(data, bytes) else (piece for piece in data)
         with self._lock:
             client = self._get()
             try:
                 client.raw_insert(
                     f"`{self._database}`.`{table}`",
                     list(columns),
-                    insert_block=data,
+                    insert_block=insert_block,
                     fmt=fmt,
                     settings={**_INSERT_SETTINGS, "insert_deduplication_token": token},
                 )

@@ -26,9 +26,10 @@ def _value(value: Any, kind: pa.DataType) -> Any:
 
 
 def block_rows(block: RowBlock) -> list[list[Any]]:
+    data = block.data if isinstance(block.data, bytes) else b"".join(block.data)  # a joined batch comes in pieces
     if block.fmt != ARROW_STREAM:
-        return [json.loads(line) for line in block.data.decode().splitlines()]
-    table = pa.ipc.open_stream(block.data).read_all()
+        return [json.loads(line) for line in data.decode().splitlines()]
+    table = pa.ipc.open_stream(data).read_all()
     # Timestamps as epoch nanoseconds (to_pylist would round them to microsecond datetimes).
     columns = []
     for field, column in zip(table.schema, table.columns, strict=True):

@@ -39,7 +39,7 @@ class FlakyStore(ClickHouseWriter):
         self.down = False
         self.attempts_while_down = 0
 
-    def insert(self, table: str, columns: tuple[str, ...], data: bytes, token: str, *, fmt: str = JSON_COMPACT) -> None:
+    def insert(self, table: str, columns: tuple[str, ...], data: Any, token: str, *, fmt: str = JSON_COMPACT) -> None:
         if self.down:
             self.attempts_while_down += 1
             raise ConnectionRefusedError("[Errno 111] Connection refused (ClickHouse is down)")
@@ -335,8 +335,8 @@ class PoisonStore(ClickHouseWriter):
     """Real embedded ClickHouse, except that it refuses any block containing a marker, as it would refuse rows it
     cannot parse (a data error: retrying the same rows can never succeed)."""
 
-    def insert(self, table: str, columns: tuple[str, ...], data: bytes, token: str, *, fmt: str = JSON_COMPACT) -> None:
-        if b"poison-service" in data:
+    def insert(self, table: str, columns: tuple[str, ...], data: Any, token: str, *, fmt: str = JSON_COMPACT) -> None:
+        if b"poison-service" in (data if isinstance(data, bytes) else b"".join(data)):
             raise RuntimeError(
                 "Code: 27. DB::Exception: Cannot parse input: expected ']' (CANNOT_PARSE_INPUT_ASSERTION_FAILED)"
             )

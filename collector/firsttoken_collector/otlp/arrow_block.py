@@ -119,8 +119,39 @@ def trace_block(arrays: Sequence[pa.Array], rows: int) -> RowBlock:
     )
 
 
+_END_OF_STREAM = b"\xff\xff\xff\xff\x00\x00\x00\x00"  # Arrow IPC: continuation marker, zero-length message
+
+
+def _schema_message() -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, TRACE_SCHEMA):
+        pass
+    stream: bytes = sink.getvalue().to_pybytes()
+    assert stream.endswith(_END_OF_STREAM)
+    return stream[: -len(_END_OF_STREAM)]
+
+
+_SCHEMA_MESSAGE = _schema_message()
+
+
+def stream_pieces(parts: Sequence[bytes]) -> tuple[bytes, ...]:
+    """Several requests' Arrow streams as the pieces of one stream, for one INSERT, written one after another.
+
+    Why not re-encode: every request's stream here is the same schema message, its record batch, and the
+    end-of-stream marker, so one stream of them all is the schema once, each batch as it is, and one marker. That
+    costs one slice per request instead of reading every stream and writing the whole batch again (~1-6 us a span
+    with the copies and fresh pages of a ~120 MB buffer). A part that is not in that shape is re-encoded by Arrow.
+    """
+    if len(parts) == 1:
+        return (parts[0],)
+    skip, end = len(_SCHEMA_MESSAGE), len(_END_OF_STREAM)
+    if not all(part.startswith(_SCHEMA_MESSAGE) and part.endswith(_END_OF_STREAM) for part in parts):
+        return (concat_streams(parts),)
+    return (parts[0][:-end], *(part[skip:-end] for part in parts[1:]), _END_OF_STREAM)
+
+
 def concat_streams(parts: Sequence[bytes]) -> bytes:
-    """Several requests' Arrow streams as one stream, for one INSERT (buffers are copied once, not re-encoded)."""
+    """Several Arrow streams of the same schema as one stream, re-encoded by Arrow (buffers are copied once)."""
     if len(parts) == 1:
         return parts[0]
     batches: list[pa.RecordBatch] = []

@@ -26,7 +26,7 @@ class RowBlock:
     """
 
     rows: int
-    data: bytes
+    data: bytes | tuple[bytes, ...]  # a batch's block: its requests' pieces, sent one after another (`join_blocks`)
     fmt: str = JSON_COMPACT
 
 
