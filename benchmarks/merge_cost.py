@@ -12,7 +12,10 @@ Then the merge load of sustained ingest, which the table settings decide: the sa
 into a database with the shipped settings and into one with ClickHouse's default `merge_selector_base` (5; the
 shipped tables merge ~10 parts at a time, migration 0013), ClickHouse's CPU per span counted until merges settle.
 
-Run: python benchmarks/merge_cost.py [--requests 40] [--batches 5] [--sustained-blocks 40]
+Last, the size of inserts: the same spans inserted ~37,000 and ~92,000 at a time (the collector's batches at
+~18,000 spans/s with a 2 s and a 5 s batch delay), ClickHouse's CPU per span until merges settle.
+
+Run: python benchmarks/merge_cost.py [--requests 40] [--batches 5] [--sustained-blocks 40] [--size-spans 1843200]
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40, help="requests of 512 LLM spans")
     parser.add_argument("--batches", type=int, default=5, help="inserts (parts) they are split into")
     parser.add_argument("--sustained-blocks", type=int, default=40, help="inserts per database, 0 to skip")
+    parser.add_argument(
+        "--size-spans", type=int, default=1_843_200, help="spans for the insert-size comparison, 0 to skip"
+    )
     args = parser.parse_args()
     rng = random.Random(7)
     payloads = [
@@ -91,6 +97,8 @@ def main() -> None:
         print(f"  {'all tables':<26}          CPU {total / spans * 1e6:5.1f} us per span per merge level")
         if args.sustained_blocks:
             sustained(client, blocks, args.sustained_blocks)
+        if args.size_spans:
+            insert_sizes(client, blocks, args.size_spans)
         client.close()
 
 
@@ -152,6 +160,37 @@ def sustained(client: Any, blocks: list[Any], count: int) -> None:
               f"{results[database]:5.1f} us per span; rows merged per span {rewritten:.1f}; "
               f"otel_traces active parts {parts}")  # fmt: skip
     print(f"  sustained: shipped / default merge_selector_base = {results['shipped'] / results['base5']:.2f}")
+
+
+def insert_sizes(client: Any, blocks: list[Any], total: int) -> None:
+    """ClickHouse CPU per span, merges included until they settle, for the same number of spans inserted ~37,000 and
+    ~92,000 at a time: the collector's batches at ~18,000 spans/s with a 2 s and a 5 s batch delay. Every insert pays
+    the views' planning, and every part is merged again later, so fewer, larger inserts cost less per span."""
+    results: dict[int, float] = {}
+    for requests in (72, 180):
+        database = f"insert{requests}"
+        migrate(client, database=database)
+        block = join_blocks([blocks[i % len(blocks)] for i in range(requests)])
+        count = max(2, total // block.rows)
+        spans = block.rows * count
+        merged, cpu = _merged_rows(client), _cpu_seconds()
+        for n in range(count):
+            client.raw_insert(
+                f"{database}.otel_traces",
+                list(INSERT_COLUMNS[OTEL_TRACES]),
+                insert_block=block.data,
+                fmt=block.fmt,
+                settings={"insert_deduplication_token": f"{database}-{n}"},
+            )
+        inserting = _cpu_seconds() - cpu
+        _settle(client, database)
+        results[requests] = (_cpu_seconds() - cpu) / spans * 1e6
+        rewritten = (_merged_rows(client) - merged) / spans
+        print(f"  inserts of {block.rows:,} spans: {count} inserts, ClickHouse CPU {inserting / spans * 1e6:5.1f} "
+              f"us per span while inserting, {results[requests]:5.1f} with merges settled; "
+              f"rows merged per span {rewritten:.1f}")  # fmt: skip
+        client.command(f"DROP DATABASE {database} SYNC")
+    print(f"  inserts of ~92,000 / of ~37,000 spans = {results[180] / results[72]:.2f}")
 
 
 if __name__ == "__main__":
