@@ -104,7 +104,7 @@ class BatchWriter:
 
     def flush_pending(self) -> None:
         """Insert what is pending now instead of at the batch delay, until the queue is empty (`wait_idle`: the
-        demo, `report` after a run, tests)."""
+        demo before its summary, tests)."""
         with self._buffer.cond:
             self._flush_until_empty = True
             self._buffer.cond.notify_all()

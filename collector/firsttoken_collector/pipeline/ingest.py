@@ -154,8 +154,8 @@ class IngestPipeline:
         return self._wal.disk_bytes()
 
     def wait_idle(self, timeout: float) -> bool:
-        """Block until everything accepted is in ClickHouse (tests, the demo, `report` after a run); what is pending
-        is inserted now rather than at the batch delay."""
+        """Block until everything accepted is in ClickHouse (tests, the demo before its summary); what is pending is
+        inserted now rather than at the batch delay."""
         deadline = time.monotonic() + timeout
         self._writer.flush_pending()
         with self._buffer.cond:
