@@ -136,27 +136,13 @@ def span_starter(tracer: Tracer) -> SpanStarter:
             trace_flags=flags[sampled][random_id],
             trace_state=trace_state,
         )
-        if build is not None:
-            built = build(name, context, parent_or_none, tracer._tracer_metrics.start_span(parent_or_none, decision))  # type: ignore[attr-defined]
-            built.start(start_time=start_ns, parent_context=parent)  # type: ignore[attr-defined]
-            return built
-        try:
-            span: Span = sdk_span(
-                name=name,
-                context=context,
-                parent=parent_or_none,
-                sampler=sampler,
-                resource=tracer.resource,  # type: ignore[attr-defined]
-                attributes=None,
-                span_processor=tracer.span_processor,  # type: ignore[attr-defined]
-                kind=_CLIENT,
-                links=(),
-                instrumentation_info=tracer.instrumentation_info,  # type: ignore[attr-defined]
-                limits=tracer._span_limits,  # type: ignore[attr-defined]
-                instrumentation_scope=tracer._instrumentation_scope,  # type: ignore[attr-defined]
-                record_end_metrics=tracer._tracer_metrics.start_span(parent_or_none, decision),  # type: ignore[attr-defined]
-            )
-        except (TypeError, AttributeError):  # an SDK whose span or tracer changed shape: the public path from now on
+        try:  # an SDK whose span or tracer changed shape raises here: the public path from now on
+            record_end_metrics = tracer._tracer_metrics.start_span(parent_or_none, decision)  # type: ignore[attr-defined]
+            if build is not None:
+                span = build(name, context, parent_or_none, record_end_metrics)
+            else:
+                span = _construct(sdk_span, tracer, name, context, parent_or_none, record_end_metrics)
+        except (TypeError, AttributeError):
             broken.append(True)
             return public(name, parent, start_ns)
         span.start(start_time=start_ns, parent_context=parent)  # type: ignore[attr-defined]
@@ -236,20 +222,21 @@ def _lean(sdk_span: type) -> type:
         return _LEAN.setdefault(sdk_span, sdk_span)
 
     class LLMCallSpan(sdk_span):  # type: ignore[misc]
-        _events: Any
-        _links: Any
-
         def _new_events(self) -> Any:
             return ()
 
         def _new_links(self, links: Any) -> Any:
             return super()._new_links(links) if links else ()
 
-        def _add_event(self, event: Any) -> None:
-            if type(self._events) is tuple:
+        def _make_list(self, field: str, maxlen: int | None) -> None:
+            """The first event or link: the list the SDK would have made at start."""
+            if type(getattr(self, field)) is tuple:
                 with self._lock:
-                    if type(self._events) is tuple:
-                        self._events = BoundedList(self._limits.max_events)
+                    if type(getattr(self, field)) is tuple:
+                        setattr(self, field, BoundedList(maxlen))
+
+        def _add_event(self, event: Any) -> None:
+            self._make_list("_events", self._limits.max_events)
             super()._add_event(event)
 
         def _readable_span(self) -> Any:
@@ -259,16 +246,34 @@ def _lean(sdk_span: type) -> type:
             return self
 
         def _add_link(self, link: Any) -> None:
-            if type(self._links) is tuple:
-                with self._lock:
-                    if type(self._links) is tuple:
-                        self._links = BoundedList(self._limits.max_links)
+            self._make_list("_links", self._limits.max_links)
             super()._add_link(link)
 
     return _LEAN.setdefault(sdk_span, LLMCallSpan)
 
 
 SpanBuilder = Callable[[str, SpanContext, "SpanContext | None", Any], Span]
+
+
+def _construct(
+    span_class: Any, tracer: Any, name: str, context: SpanContext, parent: SpanContext | None, record_end_metrics: Any
+) -> Span:
+    """A CLIENT span of `span_class` made by its constructor, as `Tracer.start_span` makes it."""
+    return span_class(  # type: ignore[no-any-return]
+        name=name,
+        context=context,
+        parent=parent,
+        sampler=tracer.sampler,
+        resource=tracer.resource,
+        attributes=None,
+        span_processor=tracer.span_processor,
+        kind=_CLIENT,
+        links=(),
+        instrumentation_info=tracer.instrumentation_info,
+        limits=tracer._span_limits,
+        instrumentation_scope=tracer._instrumentation_scope,
+        record_end_metrics=record_end_metrics,
+    )
 
 
 def _direct_builder(span_class: Any, tracer: Any) -> SpanBuilder | None:
@@ -291,21 +296,7 @@ def _direct_builder(span_class: Any, tracer: Any) -> SpanBuilder | None:
         scope = tracer._instrumentation_scope
         sampler = tracer.sampler
         probe = SpanContext(1, 1, is_remote=False)
-        reference = span_class(
-            name="probe",
-            context=probe,
-            parent=None,
-            sampler=sampler,
-            resource=resource,
-            attributes=None,
-            span_processor=processor,
-            kind=_CLIENT,
-            links=(),
-            instrumentation_info=info,
-            limits=limits,
-            instrumentation_scope=scope,
-            record_end_metrics=None,
-        )
+        reference: Any = _construct(span_class, tracer, "probe", probe, None, None)
     except Exception:
         return None
     unset = reference._status  # the SDK's shared default Status(UNSET)
