@@ -122,6 +122,25 @@ def _merged_rows(client: Any) -> int:
     return int(client.command("SELECT sum(value) FROM system.events WHERE event = 'MergedRows'") or 0)
 
 
+def _insert_until_settled(client: Any, database: str, block: Any, count: int) -> tuple[float, float, float]:
+    """Insert `block` into `database`.otel_traces `count` times, then wait for merges to settle: (ClickHouse CPU per
+    span while inserting, CPU per span until settled, both in us; rows written by merges per span)."""
+    spans = block.rows * count
+    merged, cpu = _merged_rows(client), _cpu_seconds()
+    for n in range(count):  # the same block each time, with its own deduplication token (else it is dropped)
+        client.raw_insert(
+            f"{database}.otel_traces",
+            list(INSERT_COLUMNS[OTEL_TRACES]),
+            insert_block=block.data,
+            fmt=block.fmt,
+            settings={"insert_deduplication_token": f"{database}-{n}"},
+        )
+    inserting = _cpu_seconds() - cpu
+    _settle(client, database)
+    settled = _cpu_seconds() - cpu
+    return inserting / spans * 1e6, settled / spans * 1e6, (_merged_rows(client) - merged) / spans
+
+
 def sustained(client: Any, blocks: list[Any], count: int) -> None:
     """Each database gets `count` inserts of 16,384 spans (blocks reused); CPU from the first insert until merges
     settle, per span: the shipped settings against merge_selector_base 5."""
@@ -137,19 +156,7 @@ def sustained(client: Any, blocks: list[Any], count: int) -> None:
             ).result_rows:
                 if table not in BOOKKEEPING:
                     client.command(f"ALTER TABLE {database}.`{table}` MODIFY SETTING merge_selector_base = {base}")
-        merged = _merged_rows(client)
-        cpu = _cpu_seconds()
-        for n in range(count):  # the same block each time, with its own deduplication token (else it is dropped)
-            client.raw_insert(
-                f"{database}.otel_traces",
-                list(INSERT_COLUMNS[OTEL_TRACES]),
-                insert_block=per_insert.data,
-                fmt=per_insert.fmt,
-                settings={"insert_deduplication_token": f"{database}-{n}"},
-            )
-        _settle(client, database)
-        results[database] = (_cpu_seconds() - cpu) / spans * 1e6
-        rewritten = (_merged_rows(client) - merged) / spans
+        _, results[database], rewritten = _insert_until_settled(client, database, per_insert, count)
         parts = int(
             client.command(
                 "SELECT count() FROM system.parts WHERE database = {d:String} AND active AND table = 'otel_traces'",
@@ -172,21 +179,8 @@ def insert_sizes(client: Any, blocks: list[Any], total: int) -> None:
         migrate(client, database=database)
         block = join_blocks([blocks[i % len(blocks)] for i in range(requests)])
         count = max(2, total // block.rows)
-        spans = block.rows * count
-        merged, cpu = _merged_rows(client), _cpu_seconds()
-        for n in range(count):
-            client.raw_insert(
-                f"{database}.otel_traces",
-                list(INSERT_COLUMNS[OTEL_TRACES]),
-                insert_block=block.data,
-                fmt=block.fmt,
-                settings={"insert_deduplication_token": f"{database}-{n}"},
-            )
-        inserting = _cpu_seconds() - cpu
-        _settle(client, database)
-        results[requests] = (_cpu_seconds() - cpu) / spans * 1e6
-        rewritten = (_merged_rows(client) - merged) / spans
-        print(f"  inserts of {block.rows:,} spans: {count} inserts, ClickHouse CPU {inserting / spans * 1e6:5.1f} "
+        inserting, results[requests], rewritten = _insert_until_settled(client, database, block, count)
+        print(f"  inserts of {block.rows:,} spans: {count} inserts, ClickHouse CPU {inserting:5.1f} "
               f"us per span while inserting, {results[requests]:5.1f} with merges settled; "
               f"rows merged per span {rewritten:.1f}")  # fmt: skip
         client.command(f"DROP DATABASE {database} SYNC")
