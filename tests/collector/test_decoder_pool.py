@@ -25,9 +25,69 @@ def pool() -> Iterator[DecoderPool]:
 def test_worker_decode_equals_inline_decode(pool: DecoderPool) -> None:
     body = trace_request(random.Random(1), 64)[0].SerializeToString()
     assert len(body) > 1024  # goes to a worker
+    before = pool.shared_round_trips
     assert pool.decode("traces", body, "application/x-protobuf") == decode_request(
         "traces", body, "application/x-protobuf"
     )
+    assert pool.shared_round_trips == before + 1  # body and rows crossed through shared memory, not the pipes
+
+
+@pytest.mark.parametrize("room", ["body and rows", "body only", "neither"])
+def test_what_does_not_fit_in_shared_memory_takes_the_pipes(room: str) -> None:
+    """A body larger than a slot, or rows that outgrow it, still decode to the same result."""
+    body = trace_request(random.Random(6), 64)[0].SerializeToString()
+    inline = decode_request("traces", body, "application/x-protobuf")
+    rows = len(inline[0].blocks["otel_traces"].data)
+    assert rows > len(body)  # the rows are the larger side
+    slot_bytes = {"body and rows": rows, "body only": len(body), "neither": len(body) - 1}[room]
+    decoders = DecoderPool(1, inline_below=1024, slot_bytes=slot_bytes)
+    try:
+        assert decoders.decode("traces", body, "application/x-protobuf") == inline
+        assert decoders.shared_round_trips == (1 if room == "body and rows" else 0)
+    finally:
+        decoders.close()
+
+
+@pytest.mark.parametrize("room", [0, 2])
+def test_with_little_or_no_shared_memory_the_rest_uses_pipes(
+    room: int, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """/dev/shm missing or too small (a container's default): a warning at start, the slots that fit are used, and
+    every decode still works."""
+    import os
+
+    from firsttoken_collector.otlp import shared_slots
+
+    made = []
+    real = os.posix_fallocate
+
+    def fallocate(fd: int, offset: int, length: int) -> None:
+        if len(made) == room:
+            raise OSError(28, "No space left on device")
+        made.append(fd)
+        real(fd, offset, length)
+
+    monkeypatch.setattr(shared_slots.os, "posix_fallocate", fallocate)
+    decoders = DecoderPool(1, inline_below=1024)
+    try:
+        assert f"shared memory for {room} of 4 decodes in flight" in caplog.text
+        body = trace_request(random.Random(7), 64)[0].SerializeToString()
+        expected = decode_request("traces", body, "application/x-protobuf")
+        assert decoders.decode("traces", body, "application/x-protobuf") == expected
+        assert decoders.shared_round_trips == (1 if room else 0)
+    finally:
+        decoders.close()
+
+
+def test_closing_the_pool_removes_its_shared_memory() -> None:
+    from pathlib import Path
+
+    decoders = DecoderPool(1, inline_below=1024)
+    names = [segment.name for segment in decoders._shared._all]
+    assert len(names) == 4
+    assert all(Path("/dev/shm", name).exists() for name in names)
+    decoders.close()
+    assert not any(Path("/dev/shm", name).exists() for name in names)
 
 
 def test_json_bodies_come_back_as_protobuf_payloads(pool: DecoderPool) -> None:
@@ -122,30 +182,39 @@ def test_a_killed_worker_costs_one_inline_decode_then_the_pool_is_replaced() -> 
         assert decoders.restarts == 1
         (replacement,) = _worker_pids(decoders)
         assert replacement != victim
+        before = decoders.shared_round_trips
         assert decoders.decode("traces", body, "application/x-protobuf")[0].rows == 64
+        assert decoders.shared_round_trips == before + 1  # the new worker uses shared memory
+        assert len(decoders._shared._free) == 4  # the slot the dead worker held was replaced, not lost
     finally:
         decoders.close()
 
 
 def test_workers_exit_when_the_collector_is_killed() -> None:
-    """SIGKILL gives the pool no chance to shut down: the workers notice their parent is gone and exit."""
+    """SIGKILL gives the pool no chance to shut down: the workers notice their parent is gone and exit, and the
+    shared memory they used is removed (by multiprocessing's resource tracker, once they are gone)."""
     import os
     import signal
     import subprocess
     import sys
     import time
+    from pathlib import Path
 
     code = (
         "import sys, time\n"
         "from firsttoken_collector.otlp.decoder_pool import DecoderPool\n"
         "pool = DecoderPool(2)\n"
         "print(' '.join(str(pid) for pid in pool._pool._processes), flush=True)\n"
+        "print(' '.join(segment.name for segment in pool._shared._all), flush=True)\n"
         "time.sleep(600)\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     workers = [int(pid) for pid in parent.stdout.readline().split()]
     assert len(workers) == 2
+    segments = [Path("/dev/shm", name) for name in parent.stdout.readline().split()]
+    assert len(segments) == 6
+    assert all(segment.exists() for segment in segments)
     parent.send_signal(signal.SIGKILL)
     parent.wait(10)
     parent.stdout.close()
@@ -162,3 +231,6 @@ def test_workers_exit_when_the_collector_is_killed() -> None:
     while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(pid) for pid in workers)
+    while any(segment.exists() for segment in segments) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(segment.exists() for segment in segments)
