@@ -114,7 +114,7 @@ class Collector:
                 port=config.http_port,
                 max_request_bytes=config.max_request_bytes,
                 token=config.token,
-                query_handler=QueryHandler(self._store, database),
+                query_handler=QueryHandler(self._store, database, self.pipeline.flush),
                 decode=self._decoders.decode,
             )
             self._http.start()

@@ -5,6 +5,12 @@ the collector. `firsttoken report` and `firsttoken export` (and anything else th
 collector, over its loopback HTTP port, to run their SELECT; with a ClickHouse server, or with no collector running,
 they open ClickHouse directly. `open_reader` makes that choice, so callers see one interface either way.
 
+Fresh reads: the collector batches its inserts (up to `FIRSTTOKEN_BATCH_DELAY_SECONDS`), so a report run right after
+a burst would miss the burst. A query sent with `"fresh": true` first makes the collector insert everything it had
+acknowledged (waiting up to `FRESH_TIMEOUT` seconds); `CollectorReader` asks for that on its first query, so one
+report or export sees everything acknowledged before it started. When ClickHouse is too slow or down for that, the
+answer says how many acknowledged requests it does not include, and the reader warns.
+
 Read-only is enforced by ClickHouse, not by parsing: the statement is run as `SELECT * FROM (<statement>)
 SETTINGS readonly = 1`, so anything but a single SELECT fails to parse, and readonly mode refuses writes and
 file/url table functions even if the inner query tries to lower it. Values travel as ClickHouse query parameters
@@ -14,10 +20,11 @@ file/url table functions even if the inner query tries to lower it. Values trave
 from __future__ import annotations
 
 import json
+import logging
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -26,6 +33,10 @@ from firsttoken_collector.config import CollectorConfig
 
 RUNTIME_FILE = "collector.json"
 MAX_QUERY_BYTES = 1 << 20
+FRESH_TIMEOUT = 10.0
+UNFLUSHED_FIELD = "firsttoken_unflushed_requests"
+
+log = logging.getLogger("firsttoken.collector")
 
 
 class QueryError(RuntimeError):
@@ -49,8 +60,8 @@ def readonly_sql(statement: str) -> str:
     return f"SELECT * FROM ({statement}) SETTINGS readonly = 1"  # noqa: S608 - read-only by construction (module doc)
 
 
-def _result(raw: bytes) -> QueryResult:
-    body = json.loads(raw)
+def _result(raw: bytes | dict[str, Any]) -> QueryResult:
+    body = json.loads(raw) if isinstance(raw, bytes) else raw
     meta = body.get("meta", [])
     return QueryResult([m["name"] for m in meta], [m["type"] for m in meta], body.get("data", []))
 
@@ -71,11 +82,13 @@ def run_readonly(client: Any, statement: str, parameters: Mapping[str, Any] | No
 
 
 class QueryHandler:
-    """`POST /v1/query` body: `{"query": "SELECT ...", "parameters": {...}}`; answers ClickHouse's JSONCompact."""
+    """`POST /v1/query` body: `{"query": "SELECT ...", "parameters": {...}, "fresh": false}`; answers ClickHouse's
+    JSONCompact (plus `firsttoken_unflushed_requests` when a fresh read could not include everything)."""
 
-    def __init__(self, client_source: Any, database: str) -> None:
+    def __init__(self, client_source: Any, database: str, flush: Callable[[float], int] | None = None) -> None:
         self._client_source = client_source  # a ClickHouseWriter: shares the collector's one embedded client
         self._database = database
+        self._flush = flush  # IngestPipeline.flush
 
     def __call__(self, body: bytes) -> tuple[int, str, bytes]:
         if len(body) > MAX_QUERY_BYTES:
@@ -84,14 +97,20 @@ class QueryHandler:
             request = json.loads(body)
             statement = request["query"]
             parameters = request.get("parameters") or {}
-            if not isinstance(statement, str) or not isinstance(parameters, dict):
-                raise TypeError("query must be a string and parameters an object")
+            fresh = request.get("fresh", False)
+            if not isinstance(statement, str) or not isinstance(parameters, dict) or not isinstance(fresh, bool):
+                raise TypeError("query must be a string, parameters an object and fresh a boolean")
         except (ValueError, KeyError, TypeError) as exc:
             return 400, "application/json", _error(f"bad query request: {exc}")
+        unflushed = self._flush(FRESH_TIMEOUT) if fresh and self._flush is not None else 0
         try:
             raw = _raw_readonly(self._client_source.client(), statement, parameters)
         except Exception as exc:
             return 400, "application/json", _error(str(exc)[:2000])
+        if unflushed:
+            answer = json.loads(raw)
+            answer[UNFLUSHED_FIELD] = unflushed
+            raw = json.dumps(answer).encode()
         return 200, "application/json", raw
 
 
@@ -127,15 +146,17 @@ class DirectReader:
 class CollectorReader:
     """Reads through a running collector's `/v1/query` (embedded mode while the collector owns the directory)."""
 
-    def __init__(self, url: str, token: str | None, timeout: float = 60.0) -> None:
+    def __init__(self, url: str, token: str | None, timeout: float = 60.0, *, fresh: bool = True) -> None:
         self._url = url
         self._token = token
         self._timeout = timeout
+        self._fresh = fresh  # the first query waits for what the collector acknowledged (module doc)
 
     def query(self, statement: str, parameters: Mapping[str, Any] | None = None) -> QueryResult:
+        fresh, self._fresh = self._fresh, False
         request = urllib.request.Request(  # noqa: S310 - a loopback URL from our own runtime file
             self._url,
-            data=json.dumps({"query": statement, "parameters": dict(parameters or {})}).encode(),
+            data=json.dumps({"query": statement, "parameters": dict(parameters or {}), "fresh": fresh}).encode(),
             headers={
                 "Content-Type": "application/json",
                 **({"Authorization": f"Bearer {self._token}"} if self._token else {}),
@@ -144,7 +165,7 @@ class CollectorReader:
         )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
-                return _result(response.read())
+                raw = response.read()
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode(errors="replace")
             try:
@@ -154,6 +175,15 @@ class CollectorReader:
             raise QueryError(f"collector refused the query ({exc.code}): {detail}") from None
         except (urllib.error.URLError, OSError) as exc:
             raise QueryError(f"collector at {self._url} unreachable: {exc}") from None
+        body = json.loads(raw)
+        unflushed = body.get(UNFLUSHED_FIELD, 0)
+        if unflushed:
+            log.warning(
+                "%d requests the collector acknowledged are not in ClickHouse yet (it is slow or down); "
+                "these figures do not include them",
+                unflushed,
+            )
+        return _result(body)
 
     def close(self) -> None:
         pass

@@ -110,6 +110,30 @@ def test_waiting_for_idle_inserts_a_partial_batch_now_not_at_the_batch_delay(tmp
         pipeline.close(timeout=10)
 
 
+def test_a_flush_inserts_what_was_acknowledged_and_says_what_it_could_not(tmp_path: Path, flaky: FlakyStore) -> None:
+    """What a fresh read (`firsttoken report` on a running collector) relies on."""
+    pipeline = _pipeline(tmp_path, flaky, batch_delay=60.0)
+    try:
+        assert pipeline.flush(1.0) == 0  # nothing pending: nothing to wait for
+        _send(pipeline, random.Random(5), 100)
+        _send(pipeline, random.Random(6), 100)
+        time.sleep(0.3)
+        assert _span_counts(flaky) == (0, 0, 0), "held for the batch delay"
+        assert pipeline.flush(20) == 0
+        assert _span_counts(flaky) == (200, 200, 200)
+
+        flaky.down = True
+        _send(pipeline, random.Random(7), 100)
+        started = time.monotonic()
+        assert pipeline.flush(0.5) == 1  # ClickHouse down: one acknowledged request is not in it
+        assert time.monotonic() - started < 5  # and the caller was not held past its timeout
+        flaky.down = False
+        assert pipeline.flush(20) == 0
+        assert _span_counts(flaky) == (300, 300, 300)
+    finally:
+        pipeline.close(timeout=10)
+
+
 def test_clickhouse_outage_loses_and_duplicates_nothing(tmp_path: Path, flaky: FlakyStore) -> None:
     rng = random.Random(1)
     # a small memory budget, so most of the outage is held on disk only and re-read from the log at recovery

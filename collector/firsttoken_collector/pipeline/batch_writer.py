@@ -80,6 +80,7 @@ class BatchWriter:
         self._stop = threading.Event()
         self._flush = False  # shutting down: insert whatever is pending without waiting for a full batch
         self._flush_until_empty = False  # someone waits for everything accepted so far to be in ClickHouse
+        self._flush_through = -1  # entries up to this sequence number are inserted without waiting for the delay
         self._intent = wal.checkpoint.intent
         self._thread = threading.Thread(target=self._run, name="firsttoken-batch-writer", daemon=True)
 
@@ -109,6 +110,12 @@ class BatchWriter:
             self._flush_until_empty = True
             self._buffer.cond.notify_all()
 
+    def flush_through(self, seq: int) -> None:
+        """Insert the entries up to `seq` now instead of at the batch delay (a reader wants what was acknowledged)."""
+        with self._buffer.cond:
+            self._flush_through = max(self._flush_through, seq)
+            self._buffer.cond.notify_all()
+
     # ---- the loop --------------------------------------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -122,7 +129,8 @@ class BatchWriter:
                 upto = self._intent[1] if self._intent else None
                 if self._flush_until_empty and not len(self._buffer):
                     self._flush_until_empty = False
-                flush = self._flush or self._flush_until_empty
+                first = self._buffer.first_seq()
+                flush = self._flush or self._flush_until_empty or (first is not None and first <= self._flush_through)
                 batch = self._buffer.ready_batch(self._batch_rows, self._batch_delay, flush=flush, upto=upto)
                 if batch:
                     return batch

@@ -81,6 +81,21 @@ class PendingBuffer:
             due = True  # the next entry would overflow the batch: this one is full
         return batch if due else []
 
+    def first_seq(self) -> int | None:
+        return self._entries[0].record.seq if self._entries else None
+
+    def last_seq(self) -> int | None:
+        return self._entries[-1].record.seq if self._entries else None
+
+    def count_through(self, seq: int) -> int:
+        """Entries up to and including `seq` (caller holds `cond`)."""
+        count = 0
+        for entry in self._entries:
+            if entry.record.seq > seq:
+                break
+            count += 1
+        return count
+
     def oldest_age(self) -> float:
         return time.monotonic() - self._entries[0].accepted_at if self._entries else 0.0
 

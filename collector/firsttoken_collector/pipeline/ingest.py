@@ -166,6 +166,25 @@ class IngestPipeline:
                 self._buffer.cond.wait(min(remaining, 0.1))
         return True
 
+    def flush(self, timeout: float) -> int:
+        """Insert every request acknowledged so far now, rather than at the batch delay, and wait up to `timeout`
+        for them to be in ClickHouse, so that a report run right after a burst shows it. Requests acknowledged
+        meanwhile are not waited for (under steady load there always are some). Returns how many of those
+        acknowledged before the call are still not in ClickHouse (0: all are; more: ClickHouse is slow or down)."""
+        deadline = time.monotonic() + timeout
+        with self._buffer.cond:
+            target = self._buffer.last_seq()
+        if target is None:
+            return 0
+        self._writer.flush_through(target)
+        with self._buffer.cond:
+            while (first := self._buffer.first_seq()) is not None and first <= target:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return self._buffer.count_through(target)
+                self._buffer.cond.wait(min(remaining, 0.1))
+        return 0
+
     def refuse_new(self) -> None:
         """From now on every request is answered 503 (clients retry elsewhere or later); pending data still flushes."""
         with self._buffer.cond:
