@@ -3,6 +3,8 @@
 What it prints, all measured in this run on this machine:
 - ceilings: bare protobuf parse of the requests; our decode (parse + rows as Arrow columns); a bare
   clickhouse-connect insert of the same rows into chDB (its own temporary directory, with the same schema);
+- the decoder pool's round trip: the CPU (this process plus its one worker) per span of decoding the requests in a
+  worker process, with bodies and rows through shared memory as the collector does, and through the pool's pipes;
 - capacity: the collector (a separate process, as deployed) driven closed-loop by sender threads: sustained spans/s
   *stored* (rows that reached ClickHouse, from the collector's own /metrics, between the first and the last batch that
   landed in the window), p50/p99 request latency, and the CPU
@@ -65,6 +67,28 @@ def ceiling_decode(payloads: list[bytes], spans: int) -> float:
             decode_request("traces", payload, "application/x-protobuf")
         rounds += 1
     return rounds * len(payloads) * spans / (time.perf_counter() - started)
+
+
+def pool_round_trip(payloads: list[bytes], spans: int) -> dict[str, float]:
+    """CPU per span (this process + the worker) of decoding through a one-worker DecoderPool, one request at a time:
+    with shared-memory slots (the collector's default) and with the pipes only (`slot_bytes=0`), alternated."""
+    from firsttoken_collector.otlp.decoder_pool import DecoderPool
+
+    cpu: dict[str, list[float]] = {"shared memory": [], "pipes": []}
+    pools = {"shared memory": DecoderPool(1), "pipes": DecoderPool(1, slot_bytes=0)}
+    try:
+        for _ in range(3):
+            for name, pool in pools.items():
+                assert pool._pool is not None
+                pids = [os.getpid(), *pool._pool._processes]
+                before = sum(_own_cpu_seconds(pid) for pid in pids)
+                for payload in payloads:
+                    pool.decode("traces", payload, "application/x-protobuf")
+                cpu[name].append((sum(_own_cpu_seconds(pid) for pid in pids) - before) / (len(payloads) * spans))
+    finally:
+        for pool in pools.values():
+            pool.close()
+    return {name: min(values) * 1e6 for name, values in cpu.items()}
 
 
 def ceiling_insert(payloads: list[bytes], spans: int, workdir: Path) -> float:
@@ -134,6 +158,14 @@ def _pushed_back_causes(port: int) -> dict[str, float]:
     return causes
 
 
+def _own_cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu_seconds(pid: int) -> float:
     """User + system CPU of the collector plus its decoder worker processes so far."""
     pids = [pid]
@@ -141,14 +173,7 @@ def _cpu_seconds(pid: int) -> float:
         pids += [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         pass
-    ticks = 0
-    for each in pids:
-        try:
-            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return sum(_own_cpu_seconds(each) for each in pids)
 
 
 def _rss_kib(pid: int, field: str) -> int:
@@ -400,10 +425,15 @@ def main() -> None:
         parse = ceiling_parse(payloads, spans)
         decode = ceiling_decode(payloads, spans)
         insert = ceiling_insert(payloads, spans, workdir)
+        round_trip = pool_round_trip(payloads, spans)
         print("\n== ceilings, measured in this run")
         print(f"bare protobuf parse               : {parse:10,.0f} spans/s (one core)")
         print(f"our decode (parse + Arrow rows)   : {decode:10,.0f} spans/s (one core)")
         print(f"bare chDB insert, same rows/schema: {insert:10,.0f} rows/s (otel_traces + its materialized views)")
+        print(
+            f"decode through a worker process   : {round_trip['shared memory']:10.1f} us of CPU per span with shared "
+            f"memory, {round_trip['pipes']:.1f} through pipes (this process + the worker)"
+        )
         run_collector_phases(payloads, spans, args.senders, args.seconds, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
