@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -77,6 +78,38 @@ def test_with_little_or_no_shared_memory_the_rest_uses_pipes(
         assert decoders.shared_round_trips == (1 if room else 0)
     finally:
         decoders.close()
+
+
+def test_closing_while_requests_decode_fails_none_of_them() -> None:
+    """Decodes in flight when the collector shuts down finish; later ones run inline or are told to back off."""
+    import threading
+
+    from firsttoken_collector.pipeline.sink import Backpressure
+
+    decoders = DecoderPool(1, inline_below=1024, max_wait=0.05)
+    body = trace_request(random.Random(8), 512)[0].SerializeToString()
+    outcomes: list[object] = []
+
+    def client() -> None:
+        for _ in range(3):
+            try:
+                outcomes.append(decoders.decode("traces", body, "application/x-protobuf")[0].rows)
+            except Backpressure as exc:
+                outcomes.append(exc.status)
+            except Exception as exc:  # anything else would reach the client as a 500
+                outcomes.append(exc)
+
+    threads = [threading.Thread(target=client) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.05)  # decodes are in flight
+    decoders.close()
+    for thread in threads:
+        thread.join(60)
+    assert len(outcomes) == 12
+    assert all(outcome in (512, 429) for outcome in outcomes), outcomes
+    assert 512 in outcomes
+    decoders.close()  # a second close is a no-op
 
 
 def test_closing_the_pool_removes_its_shared_memory() -> None:

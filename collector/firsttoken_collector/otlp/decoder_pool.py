@@ -87,7 +87,9 @@ class DecoderPool:
         self._inline_below = inline_below
         self._max_wait = max_wait
         in_flight = max_pending or max(4, 3 * self.workers)
+        self._capacity = in_flight
         self._in_flight = threading.BoundedSemaphore(in_flight)
+        self._closed = False
         self._shared = SlotPool(in_flight if self.workers > 0 else 0, slot_bytes)
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
@@ -147,9 +149,19 @@ class DecoderPool:
                 self._shared.give_back(segment)
             self._in_flight.release()
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
+        """Stop the workers and remove the shared memory, after the decodes in flight have finished (up to
+        `timeout`): they hold a slot and a worker. A decode that starts meanwhile runs inline or, if it already
+        chose the pool, finds no free place and is answered 429: an error a client retries, not a failed request."""
         with self._pool_lock:
+            if self._closed:
+                return
+            self._closed = True
             pool, self._pool = self._pool, None
+        deadline = time.monotonic() + timeout
+        for _ in range(self._capacity):
+            if not self._in_flight.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                break
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         self._shared.close()
