@@ -80,6 +80,21 @@ def test_with_little_or_no_shared_memory_the_rest_uses_pipes(
         decoders.close()
 
 
+def test_shared_memory_without_fallocate(monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS has no posix_fallocate: the slots are made without reserving their space, and used."""
+    from firsttoken_collector.otlp import shared_slots
+
+    monkeypatch.delattr(shared_slots.os, "posix_fallocate")
+    decoders = DecoderPool(1, inline_below=1024)
+    try:
+        body = trace_request(random.Random(9), 64)[0].SerializeToString()
+        expected = decode_request("traces", body, "application/x-protobuf")
+        assert decoders.decode("traces", body, "application/x-protobuf") == expected
+        assert decoders.shared_round_trips == 1
+    finally:
+        decoders.close()
+
+
 def test_closing_while_requests_decode_fails_none_of_them() -> None:
     """Decodes in flight when the collector shuts down finish; later ones run inline or are told to back off."""
     import threading

@@ -61,8 +61,10 @@ class SlotPool:
 
     def _make(self) -> shared_memory.SharedMemory:
         segment = shared_memory.SharedMemory(create=True, size=self.size)
+        reserve = getattr(os, "posix_fallocate", None)  # Linux; macOS has none and no tmpfs size limit to fear
         try:
-            os.posix_fallocate(segment._fd, 0, self.size)  # type: ignore[attr-defined] # reserve now, or fail now
+            if reserve is not None:
+                reserve(segment._fd, 0, self.size)  # type: ignore[attr-defined] # reserve now, or fail now
         except OSError:
             segment.close()
             segment.unlink()
