@@ -106,7 +106,8 @@ class Collector:
                     refresh=self.pipeline.report_gauges,
                 )
                 self.self_reporter.start()
-            self._decoders = DecoderPool(config.decode_workers)
+            # shared-memory names fit macOS's 31 characters: "/ft" + 16 hex + "_" + 8 hex
+            self._decoders = DecoderPool(config.decode_workers, shm_prefix=f"ft{self.pipeline.instance_id}_")
             self._http = OtlpHttpServer(
                 self.pipeline,
                 self.metrics,

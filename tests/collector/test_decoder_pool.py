@@ -127,6 +127,33 @@ def test_closing_while_requests_decode_fails_none_of_them() -> None:
     decoders.close()  # a second close is a no-op
 
 
+def test_segments_a_killed_collector_left_are_removed_at_its_next_start() -> None:
+    """With the resource tracker killed too (kill -9 of the process group), nothing removed them: the next start
+    with the same name prefix (the same data directory) does, and leaves other collectors' segments alone."""
+    import os
+    from pathlib import Path
+
+    prefix = f"fttest{os.getpid()}_"
+    leaked = Path("/dev/shm", f"{prefix}deadbeef")
+    leaked.write_bytes(bytes(4096))
+    other = Path("/dev/shm", f"fttestother{os.getpid()}_cafe")
+    other.write_bytes(bytes(4096))
+    decoders = DecoderPool(1, inline_below=1024, shm_prefix=prefix)
+    try:
+        assert not leaked.exists()
+        assert other.exists()
+        names = [segment.name for segment in decoders._shared._all]
+        assert len(names) == 4
+        assert all(name.startswith(prefix) and Path("/dev/shm", name).exists() for name in names)
+        body = trace_request(random.Random(10), 64)[0].SerializeToString()
+        assert decoders.decode("traces", body, "application/x-protobuf")[0].rows == 64
+        assert decoders.shared_round_trips == 1
+    finally:
+        decoders.close()
+        other.unlink()
+    assert not any(Path("/dev/shm", name).exists() for name in names)
+
+
 def test_closing_the_pool_removes_its_shared_memory() -> None:
     from pathlib import Path
 

@@ -82,6 +82,7 @@ class DecoderPool:
         max_pending: int | None = None,
         max_wait: float = 0.25,
         slot_bytes: int = SLOT_BYTES,
+        shm_prefix: str | None = None,
     ) -> None:
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._inline_below = inline_below
@@ -90,7 +91,7 @@ class DecoderPool:
         self._capacity = in_flight
         self._in_flight = threading.BoundedSemaphore(in_flight)
         self._closed = False
-        self._shared = SlotPool(in_flight if self.workers > 0 else 0, slot_bytes)
+        self._shared = SlotPool(in_flight if self.workers > 0 else 0, slot_bytes, name_prefix=shm_prefix)
         self._pool: ProcessPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self.restarts = 0

@@ -10,21 +10,26 @@ A slot is one POSIX shared-memory segment owned by the collector process, one pe
 bound), so a decode that holds a decoder slot finds a free memory slot. The space is reserved with fallocate when the
 slot is made: a /dev/shm too small for all of them (Docker's default is 64 MiB) leaves the decodes past the slots
 that fit on the pipes, never a SIGBUS later. A body or rows larger than a slot take the pipes too. If the collector
-is killed, multiprocessing's resource tracker removes the segments once the collector and its workers are gone.
+is killed, multiprocessing's resource tracker removes the segments once the collector and its workers are gone; if
+the tracker is killed with it (`kill -9` of the whole process group), the collector's next start on the same data
+directory removes them (their names carry the data directory's collector id).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
 import threading
 from dataclasses import replace
 from multiprocessing import shared_memory
+from pathlib import Path
 
 from firsttoken_collector.otlp.decoded import Decoded
 
 log = logging.getLogger("firsttoken.collector")
 
+SHM_DIR = Path("/dev/shm")  # noqa: S108 - where Linux keeps POSIX shared memory; only our own stale names are removed
 SLOT_BYTES = 8 << 20
 """Per slot: a body up to this size goes through shared memory, and so do its rows if they fit."""
 
@@ -37,9 +42,14 @@ SlotResult = tuple[Decoded, tuple[int, ...] | None, bytes | None]
 class SlotPool:
     """The collector's side: the segments, and which of them are free."""
 
-    def __init__(self, count: int, size: int = SLOT_BYTES) -> None:
-        """`count` slots of `size` bytes; none (everything through the pipes) when either is 0."""
+    def __init__(self, count: int, size: int = SLOT_BYTES, *, name_prefix: str | None = None) -> None:
+        """`count` slots of `size` bytes; none (everything through the pipes) when either is 0. With `name_prefix`
+        (unique to one data directory, whose lock makes this collector its only user), segments are named with it,
+        and those a killed earlier run left behind are removed first."""
         self.size = size if count > 0 else 0
+        self._prefix = name_prefix
+        if name_prefix:
+            _remove_stale(name_prefix)
         self._free: list[shared_memory.SharedMemory] = []
         self._all: list[shared_memory.SharedMemory] = []
         self._lock = threading.Lock()
@@ -60,7 +70,8 @@ class SlotPool:
         self._free = list(self._all)
 
     def _make(self) -> shared_memory.SharedMemory:
-        segment = shared_memory.SharedMemory(create=True, size=self.size)
+        name = f"{self._prefix}{secrets.token_hex(4)}" if self._prefix else None
+        segment = shared_memory.SharedMemory(name=name, create=True, size=self.size)
         reserve = getattr(os, "posix_fallocate", None)  # Linux; macOS has none and no tmpfs size limit to fear
         try:
             if reserve is not None:
@@ -101,6 +112,20 @@ class SlotPool:
             segments, self._all, self._free = self._all, [], []
         for segment in segments:
             _discard(segment)
+
+
+def _remove_stale(prefix: str) -> None:
+    if not SHM_DIR.is_dir():
+        return
+    stale = 0
+    for path in SHM_DIR.glob(f"{prefix}*"):
+        try:
+            path.unlink()
+            stale += 1
+        except OSError:
+            pass
+    if stale:
+        log.info("removed %d shared-memory slots a killed earlier run left in %s", stale, SHM_DIR)
 
 
 def _discard(segment: shared_memory.SharedMemory) -> None:
