@@ -51,10 +51,7 @@ def _decode_in_worker(signal: Signal, body: bytes, content_type: str) -> tuple[D
 
 def _decode_in_slot(signal: Signal, name: str, length: int, content_type: str) -> SlotResult:
     segment, body = read_body(name, length)
-    if media_type(content_type) == PROTOBUF:
-        return hand_back(segment, decode_protobuf(signal, body), None)
-    decoded, payload = decode_request(signal, body, content_type)
-    return hand_back(segment, decoded, payload)
+    return hand_back(segment, *_decode_in_worker(signal, body, content_type))
 
 
 def _warm_up() -> None:

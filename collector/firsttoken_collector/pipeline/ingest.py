@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from firsttoken_collector.otlp.decoded import Decoded
@@ -158,13 +159,7 @@ class IngestPipeline:
         inserted now rather than at the batch delay."""
         deadline = time.monotonic() + timeout
         self._writer.flush_pending()
-        with self._buffer.cond:
-            while len(self._buffer):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._buffer.cond.wait(min(remaining, 0.1))
-        return True
+        return self._wait_until(lambda: not len(self._buffer), deadline)
 
     def flush(self, timeout: float) -> int:
         """Insert every request acknowledged so far now, rather than at the batch delay, and wait up to `timeout`
@@ -177,13 +172,25 @@ class IngestPipeline:
         if target is None:
             return 0
         self._writer.flush_through(target)
+
+        def written() -> bool:
+            first = self._buffer.first_seq()
+            return first is None or first > target
+
+        if self._wait_until(written, deadline):
+            return 0
         with self._buffer.cond:
-            while (first := self._buffer.first_seq()) is not None and first <= target:
+            return self._buffer.count_through(target)
+
+    def _wait_until(self, done: Callable[[], bool], deadline: float) -> bool:
+        """Wait on the buffer until `done()` (checked under its lock) or the deadline; whether it came true."""
+        with self._buffer.cond:
+            while not done():
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    return self._buffer.count_through(target)
+                    return False
                 self._buffer.cond.wait(min(remaining, 0.1))
-        return 0
+        return True
 
     def refuse_new(self) -> None:
         """From now on every request is answered 503 (clients retry elsewhere or later); pending data still flushes."""
